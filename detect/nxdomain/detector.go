@@ -460,7 +460,7 @@ func (d *Detector) evaluate(h *host, t int64) []schema.Detection {
 	isDGA := d.scorer != nil && high >= minDGA && float64(high) >= d.cfg.MinDGAShare*float64(scored)
 	// A host sharing generated names with a campaign already found needs
 	// less evidence: two shared names, as many as the campaign rule uses.
-	if !isDGA && d.scorer != nil && high >= 2 && !h.DGA.open() {
+	if !isDGA && d.scorer != nil && high >= 2 && !h.DGA.open() && float64(high) >= d.cfg.MinDGAShare*float64(scored) {
 		if c := d.sharedCampaign(h, t); c != "" {
 			isDGA = true
 		}
@@ -543,8 +543,8 @@ func (d *Detector) checkResolved(h *host, r schema.DNSRow) []schema.Detection {
 	if d.scorer == nil || !addressLookup(r.RecordType) || d.classify(r.Query, r.RecordType) != NoiseNone {
 		return nil
 	}
-	if h.Resolved != nil && h.Resolved.Name == r.Query.ASCII {
-		return nil
+	if h.Resolved != nil {
+		return nil // the first generated name that resolved is the news
 	}
 	sc, ok := d.scorer.ScoreName(r.Query)
 	if !ok || sc < d.threshold {
@@ -558,31 +558,52 @@ func (d *Detector) checkResolved(h *host, r schema.DNSRow) []schema.Detection {
 	return d.evaluate(h, r.Time.Unix())
 }
 
-// sharedCampaign returns the campaign of a DGA host sharing at least two
-// generated-looking NXDOMAIN sites with h.
-func (d *Detector) sharedCampaign(h *host, t int64) string {
-	counts := map[string]int{}
+// campaignSite reports whether a generated-looking NXDOMAIN site is
+// evidence of a campaign: asked for by few hosts, a good part of them
+// already found running a DGA. A benign name that many hosts ask for (a
+// retired vendor domain, a common typo) which the scorer happens to call
+// generated fails this, so it never ties hosts together.
+func (d *Detector) campaignSite(sh *siteHost) bool {
+	flagged := 0
+	for _, o := range sh.Hosts {
+		if oh := d.st.Hosts[o]; oh != nil && oh.DGA.open() {
+			flagged++
+		}
+	}
+	return flagged > 0 && len(sh.Hosts) <= 3*flagged+2
+}
+
+// sharedPeers counts, per other DGA host, the campaign-worthy sites h
+// shares with it.
+func (d *Detector) sharedPeers(h *host) map[string]int {
+	shared := map[string]int{}
 	for _, s := range h.Group {
 		if !s.High {
 			continue
 		}
 		sh := d.st.Sites[s.Site]
-		if sh == nil {
+		if sh == nil || !d.campaignSite(sh) {
 			continue
 		}
 		for _, o := range sh.Hosts {
 			if o == h.Src {
 				continue
 			}
-			oh := d.st.Hosts[o]
-			if oh != nil && oh.DGA.open() && oh.Camp != "" {
-				counts[oh.Camp]++
+			if oh := d.st.Hosts[o]; oh != nil && oh.DGA.open() {
+				shared[o]++
 			}
 		}
 	}
+	return shared
+}
+
+// sharedCampaign returns the campaign of a DGA host sharing at least two
+// campaign-worthy generated-looking NXDOMAIN sites with h.
+func (d *Detector) sharedCampaign(h *host, t int64) string {
 	best, bestN := "", 0
-	for c, n := range counts {
-		if n >= 2 && (n > bestN || (n == bestN && c < best)) {
+	for o, n := range d.sharedPeers(h) {
+		c := d.st.Hosts[o].Camp
+		if n >= 2 && c != "" && (n > bestN || (n == bestN && c < best)) {
 			best, bestN = c, n
 		}
 	}
@@ -593,19 +614,7 @@ func (d *Detector) sharedCampaign(h *host, t int64) string {
 // two generated-looking NXDOMAIN sites with, merging campaigns it bridges;
 // else in a campaign of its own.
 func (d *Detector) joinCampaign(h *host, t int64) {
-	shared := map[string]int{}
-	for _, s := range h.Group {
-		if !s.High {
-			continue
-		}
-		if sh := d.st.Sites[s.Site]; sh != nil {
-			for _, o := range sh.Hosts {
-				if o != h.Src {
-					shared[o]++
-				}
-			}
-		}
-	}
+	shared := d.sharedPeers(h)
 	var camps []*campaign
 	seen := map[string]bool{}
 	if h.Camp != "" {

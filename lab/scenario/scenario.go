@@ -118,6 +118,8 @@ type Truth struct {
 	FluxContacts map[string][]string
 	// C2: family -> the generated name that resolves today.
 	C2 map[string]string
+	// Generated: every generated name the bots asked for -> its family.
+	Generated map[string]string
 }
 
 // Day is a generated scenario.
@@ -179,7 +181,7 @@ func Generate(cfg Config) (*Day, error) {
 	}
 	g := &gen{cfg: cfg, r: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x9e3779b97f4a7c15)),
 		day: &Day{Config: cfg, Truth: Truth{Roles: map[string]Role{}, Infected: map[string]string{}, Loud: map[string]bool{},
-			Traps: map[string][]string{}, FluxContacts: map[string][]string{}, C2: map[string]string{}}},
+			Traps: map[string][]string{}, FluxContacts: map[string][]string{}, C2: map[string]string{}, Generated: map[string]string{}}},
 		pop: popular(), resolver: []string{"10.0.0.53", "10.0.0.54"}, addrs: map[string][]string{}}
 	hosts := g.assignRoles()
 	for _, h := range hosts {
@@ -215,7 +217,7 @@ func Generate(cfg Config) (*Day, error) {
 			if in.Loud {
 				g.day.Truth.Loud[h] = true
 			}
-			g.infect(h, list, g.day.Truth.C2[in.Family], in.Loud)
+			g.infect(h, in.Family, list, g.day.Truth.C2[in.Family], in.Loud)
 		}
 	}
 	for _, f := range cfg.Flux {
@@ -592,10 +594,11 @@ func (g *gen) server(h string) {
 // infect runs a DGA bot on h: it walks the day's list from the start, every
 // name NXDOMAIN but the C2, which resolves; loud bots in bursts of hundreds
 // an hour, slow ones about ten a day.
-func (g *gen) infect(h string, list []string, c2 string, loud bool) {
+func (g *gen) infect(h, family string, list []string, c2 string, loud bool) {
 	c2addr := fmt.Sprintf("%d.%d.%d.%d", 45+g.r.IntN(150), g.r.IntN(256), g.r.IntN(256), 1+g.r.IntN(254))
 	walk := func(t time.Time, i int) {
 		n := list[i%len(list)]
+		g.day.Truth.Generated[n] = family
 		if n == c2 {
 			g.emit(t, h, n, "A", 0, []string{c2addr}, 300)
 			if g.cfg.Flows {
