@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
-		"testing"
+	"testing"
 	"time"
 
 	"github.com/fluxhunt/fluxhunt/lab/scenario"
