@@ -445,7 +445,8 @@ func (d *Detector) stormThreshold(h *host, w time.Duration) int64 {
 func (d *Detector) evaluate(h *host, t int64) []schema.Detection {
 	var out []schema.Detection
 	m := minuteOf(t)
-	var ws []windowStat
+	var wsBuf [4]windowStat
+	ws := wsBuf[:0]
 	storm := false
 	for _, w := range d.cfg.Windows {
 		rows, nx, sites := d.window(h, m, w)
@@ -466,7 +467,7 @@ func (d *Detector) evaluate(h *host, t int64) []schema.Detection {
 		}
 	}
 	quiet := int64(d.cfg.Quiet / time.Second)
-	for _, o := range []*openDet{&h.Storm, &h.DGA} {
+	for _, o := range [2]*openDet{&h.Storm, &h.DGA} {
 		if o.open() && t-o.Last > quiet {
 			*o = openDet{PrevID: o.ID, Rev: o.Rev}
 		}
