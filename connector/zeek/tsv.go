@@ -91,7 +91,8 @@ func (s *tsvState) header(line []byte) error {
 		names := strings.Split(string(val), string(s.sep))
 		s.setFields(names)
 		if s.ts < 0 || s.src < 0 || s.query < 0 {
-			return fmt.Errorf("#fields lacks ts, id.orig_h or query: not a Zeek dns.log")
+			s.setFields(defaultFields)
+			return fmt.Errorf("#fields lacks ts, id.orig_h or query: not a Zeek dns.log (keeping the default columns)")
 		}
 	}
 	return nil

@@ -242,6 +242,16 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 			h.Ring = nil // the windows changed: start the ring afresh
 		}
 	}
+	for k, v := range st.Sites {
+		if v == nil {
+			delete(st.Sites, k)
+		}
+	}
+	for k, v := range st.Campaigns {
+		if v == nil {
+			delete(st.Campaigns, k)
+		}
+	}
 	d.st = st
 	return nil
 }
