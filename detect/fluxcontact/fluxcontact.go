@@ -46,16 +46,16 @@ type addrRef struct {
 
 // Contact is one host's traffic to one flux domain's addresses.
 type Contact struct {
-	Src       string
-	Domain    string
-	Bytes     int64
-	Packets   int64
-	Flows     int64
-	First     int64
-	Last      int64
-	Dests     map[string]bool
-	Ports     map[int]bool
-	changed   bool
+	Src     string
+	Domain  string
+	Bytes   int64
+	Packets int64
+	Flows   int64
+	First   int64
+	Last    int64
+	Dests   map[string]bool
+	Ports   map[int]bool
+	changed bool
 }
 
 type snapshot struct {

@@ -29,10 +29,10 @@ func TestAdmitLifecycle(t *testing.T) {
 	}
 	steps := []step{
 		{0, "medium", []string{"12 NXDOMAIN names in 5m"}, 0, true, 1},
-		{5 * time.Minute, "medium", []string{"15 NXDOMAIN names in 5m"}, 0, false, 0}, // counts only: suppressed
-		{10 * time.Minute, "high", []string{"15 NXDOMAIN names in 5m"}, 0, true, 2},   // severity up
+		{5 * time.Minute, "medium", []string{"15 NXDOMAIN names in 5m"}, 0, false, 0},  // counts only: suppressed
+		{10 * time.Minute, "high", []string{"15 NXDOMAIN names in 5m"}, 0, true, 2},    // severity up
 		{15 * time.Minute, "medium", []string{"15 NXDOMAIN names in 5m"}, 0, false, 0}, // severity down: not news
-		{20 * time.Minute, "high", []string{"15 NXDOMAIN names in 5m"}, 3, true, 3},   // campaign grew
+		{20 * time.Minute, "high", []string{"15 NXDOMAIN names in 5m"}, 3, true, 3},    // campaign grew
 		{25 * time.Minute, "high", []string{"15 NXDOMAIN names in 5m", "one name resolved"}, 3, true, 4},
 		{85 * time.Minute, "high", []string{"15 NXDOMAIN names in 5m", "one name resolved"}, 3, true, 5}, // window passed: heartbeat
 		{90 * time.Minute, "high", []string{"15 NXDOMAIN names in 5m", "one name resolved"}, 3, false, 0},
