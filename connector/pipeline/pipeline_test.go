@@ -76,7 +76,10 @@ func (c *countHosts) UnmarshalJSON(b []byte) error {
 
 type fakeProber struct{ got []string }
 
-func (f *fakeProber) Submit(d, reason string, _ float64) bool { f.got = append(f.got, d+": "+reason); return true }
+func (f *fakeProber) Submit(d, reason string, _ float64) bool {
+	f.got = append(f.got, d+": "+reason)
+	return true
+}
 
 type fakeLookback struct{ rows []schema.FlowRow }
 
