@@ -215,3 +215,29 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// The example config in deploy/ documents every key and loads as it is
+// (with its files replaced by temporary ones).
+func TestExampleConfigCoversEveryKey(t *testing.T) {
+	b, err := os.ReadFile("../deploy/fluxhunt.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	for _, k := range Keys() {
+		leaf := k[strings.LastIndexByte(k, '.')+1:]
+		if !strings.Contains(text, leaf+":") {
+			t.Errorf("key %s is not documented in deploy/fluxhunt.example.yaml", k)
+		}
+	}
+	dir := t.TempDir()
+	for _, f := range []string{"search.token", "hec.token", "ca.pem"} {
+		os.WriteFile(filepath.Join(dir, f), []byte("x\n"), 0o600)
+	}
+	text = strings.ReplaceAll(text, "/etc/fluxhunt/", dir+"/")
+	p := filepath.Join(dir, "c.yaml")
+	os.WriteFile(p, []byte(text), 0o600)
+	if _, err := Load(Options{File: p}); err != nil {
+		t.Fatalf("example config does not load: %v", err)
+	}
+}
