@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -168,7 +169,9 @@ func (d *Decoder) readLine() ([]byte, error) {
 // line held none to hand out (preview, messages only, a results page whose
 // rows went to pending).
 func (d *Decoder) parseLine(b []byte) (schema.Fields, error) {
-	p := parser{b: b, keys: d.keys}
+	// One string per line: values without escapes are substrings of it, so
+	// a row costs a handful of allocations.
+	p := parser{b: string(b), keys: d.keys}
 	var (
 		preview, lastrow bool
 		result           schema.Fields
@@ -270,6 +273,7 @@ func (d *Decoder) parseLine(b []byte) (schema.Fields, error) {
 	}
 	if results != nil {
 		d.sawRows = true
+		d.lastRow = true // a results page is complete in itself
 		d.pending = results
 		return nil, nil
 	}
@@ -283,7 +287,7 @@ func (d *Decoder) parseLine(b []byte) (schema.Fields, error) {
 // parser is a small JSON reader over one line, specialised for Splunk rows:
 // values are strings, numbers, booleans, null or arrays of those.
 type parser struct {
-	b    []byte
+	b    string
 	i    int
 	err  string
 	keys map[string]string
@@ -372,7 +376,7 @@ func (p *parser) key() (string, bool) {
 			if k, ok := p.keys[string(raw)]; ok {
 				return k, true
 			}
-			k := string(raw)
+			k := strings.Clone(raw)
 			if len(p.keys) < 1024 {
 				p.keys[k] = k
 			}
