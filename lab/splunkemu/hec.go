@@ -107,6 +107,8 @@ type hecAPI struct {
 	discard  bool
 	accepted int64 // events accepted (stored or discarded)
 	requests int64
+	// events stored whose answer the faults then lost (the sender resends)
+	resetAfterEvents, lostAckEvents int64
 }
 
 // hecChannel is one data channel's acknowledgement state.
@@ -275,6 +277,9 @@ func (a *hecAPI) serveEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if act.resetAfter {
+		a.mu.Lock()
+		a.resetAfterEvents += int64(len(evs))
+		a.mu.Unlock()
 		hecReset(w)
 		return
 	}
@@ -292,6 +297,9 @@ func (a *hecAPI) serveEvent(w http.ResponseWriter, r *http.Request) {
 	id := c.next
 	c.next++
 	c.pending[id] = !act.loseAck
+	if act.loseAck {
+		a.lostAckEvents += int64(len(evs))
+	}
 	a.mu.Unlock()
 	hecReply(w, HECSuccess, map[string]any{"ackId": id})
 }

@@ -64,13 +64,19 @@ func (s *Server) SetHECDiscard(on bool) {
 type HECStats struct {
 	Requests int64 // event requests
 	Accepted int64 // events accepted (stored, or counted when discarding)
+	// Events stored in requests whose answer a fault then lost: a reset
+	// after storing, or an ackId that never turns true. A sender that
+	// loses nothing must resend them: each is a duplicate.
+	ResetAfterEvents int64
+	LostAckEvents    int64
 }
 
 // HECStats returns the HEC counters.
 func (s *Server) HECStats() HECStats {
 	s.hec.mu.Lock()
 	defer s.hec.mu.Unlock()
-	return HECStats{Requests: s.hec.requests, Accepted: s.hec.accepted}
+	return HECStats{Requests: s.hec.requests, Accepted: s.hec.accepted,
+		ResetAfterEvents: s.hec.resetAfterEvents, LostAckEvents: s.hec.lostAckEvents}
 }
 
 // faultAction decides the faults for the next request.
