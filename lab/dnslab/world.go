@@ -119,7 +119,7 @@ func NewWorld(seed int64) *World {
 			switch kc.kind {
 			case KindFastFlux, KindDoubleFlux:
 				d.TTL = uint32(r.between(60, 300))
-				d.PerAnswer = r.between(3, 6)
+				d.PerAnswer = r.between(4, 6)
 				d.Pool = w.pool(r, ResidentialASNs, r.between(200, 400))
 				if kc.kind == KindDoubleFlux {
 					d.NSTTL = uint32(r.between(60, 300))
