@@ -76,27 +76,27 @@ type Observation struct {
 
 // Features are the measurements a verdict is made from.
 type Features struct {
-	Rounds        int     `json:"rounds"`
-	Probes        int     `json:"probes"` // rounds with a usable reply
-	NXDomain      int     `json:"nxdomain_rounds"`
-	NA            int     `json:"n_a"`
-	NASN          int     `json:"n_asn"`
-	NPrefix24     int     `json:"n_prefix24"`
-	NPrefix16     int     `json:"n_prefix16"`
-	NNS           int     `json:"n_ns"`
-	NSChanges     int     `json:"ns_changes"`
-	ASNKnown      bool    `json:"asn_known"`
-	Authoritative bool    `json:"authoritative"`
-	TTLMin        int64   `json:"ttl_min"`
-	TTLMax        int64   `json:"ttl_max"`
-	TTLMean       float64 `json:"ttl_mean"`
-	TTLDistinct   int     `json:"ttl_distinct"`
-	MinAnswer     int     `json:"min_answer"`
-	MaxAnswer     int     `json:"max_answer"`
-	SetChanges    int     `json:"set_changes"` // rounds whose address set differs from the previous one
-	Turnover      float64 `json:"turnover"`    // mean share of new addresses per round after the first
-	Entropy16     float64 `json:"entropy16"`   // mean normalised entropy of /16 prefixes per answer
-	Holz          float64 `json:"holz_score"`
+	Rounds        int      `json:"rounds"`
+	Probes        int      `json:"probes"` // rounds with a usable reply
+	NXDomain      int      `json:"nxdomain_rounds"`
+	NA            int      `json:"n_a"`
+	NASN          int      `json:"n_asn"`
+	NPrefix24     int      `json:"n_prefix24"`
+	NPrefix16     int      `json:"n_prefix16"`
+	NNS           int      `json:"n_ns"`
+	NSChanges     int      `json:"ns_changes"`
+	ASNKnown      bool     `json:"asn_known"`
+	Authoritative bool     `json:"authoritative"`
+	TTLMin        int64    `json:"ttl_min"`
+	TTLMax        int64    `json:"ttl_max"`
+	TTLMean       float64  `json:"ttl_mean"`
+	TTLDistinct   int      `json:"ttl_distinct"`
+	MinAnswer     int      `json:"min_answer"`
+	MaxAnswer     int      `json:"max_answer"`
+	SetChanges    int      `json:"set_changes"` // rounds whose address set differs from the previous one
+	Turnover      float64  `json:"turnover"`    // mean share of new addresses per round after the first
+	Entropy16     float64  `json:"entropy16"`   // mean normalised entropy of /16 prefixes per answer
+	Holz          float64  `json:"holz_score"`
 	ASNs          []uint32 `json:"asns,omitempty"`
 	Addrs         []string `json:"-"`
 	NS            []string `json:"-"`
