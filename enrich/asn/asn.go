@@ -309,3 +309,7 @@ func (b *Builder) csvRow(s string) error {
 	}
 	return b.Add(first, last, uint32(n), name)
 }
+
+// EmbeddedCSV returns the gzip CSV of the embedded extract (a copy), e.g.
+// to hand to a process as an --asn-db file.
+func EmbeddedCSV() []byte { return bytes.Clone(embeddedCSV) }

@@ -532,7 +532,12 @@ func newLimits(total, per float64) *limits {
 	return &limits{total: rate.NewLimiter(rate.Limit(total), max(1, int(total/10))), per: per, server: map[netip.Addr]*rate.Limiter{}}
 }
 
-func (l *limits) wait(ctx context.Context, server netip.Addr) error {
+// wait takes a token from the total limiter and, unless the server is one
+// of the configured resolvers (ours to load), from the server's own.
+func (l *limits) wait(ctx context.Context, server netip.Addr, resolver bool) error {
+	if resolver {
+		return l.total.Wait(ctx)
+	}
 	l.mu.Lock()
 	lim, ok := l.server[server]
 	if !ok {

@@ -22,7 +22,7 @@ const (
 
 // ask waits for the rate limiters, then exchanges one question.
 func (p *Prober) ask(ctx context.Context, server netip.AddrPort, name string, qtype uint16, rd bool) (Reply, error) {
-	if err := p.limits.wait(ctx, server.Addr()); err != nil {
+	if err := p.limits.wait(ctx, server.Addr(), slices.Contains(p.resolvers, server)); err != nil {
 		return Reply{}, err
 	}
 	return p.t.Exchange(ctx, server, name, qtype, rd)
