@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Packages the Splunk app: scripts/package-app.sh VERSION
-# writes dist/fluxhunt-VERSION.tar.gz holding the folder fluxhunt/ (the
+# writes dist/fluxhunt-VERSION.tar.gz (or into $FLUXHUNT_DIST when set, as
+# the tests do) holding the folder fluxhunt/ (the
 # contents of splunk_app/ with the version set in default/app.conf). Only the
 # app's own files go in: no tests, no local/ settings, no editor or OS litter,
 # files 0644 and folders 0755, owned by nobody in particular, so the package
@@ -27,13 +28,17 @@ mkdir -p "$app"
   mkdir -p "$app/$(dirname "$f")"
   cp "$src/$f" "$app/$f"
 done
-# Set the version in [id] and [launcher] of app.conf.
+# Set the version in [id] and [launcher] of app.conf and in app.manifest.
 sed -i -E "s/^version[[:space:]]*=.*/version = $version/" "$app/default/app.conf"
+if [ -f "$app/app.manifest" ]; then
+  sed -i -E "s/(\"version\":[[:space:]]*)\"[^\"]*\"/\1\"$version\"/" "$app/app.manifest"
+fi
 find "$app" -type d -exec chmod 0755 {} +
 find "$app" -type f -exec chmod 0644 {} +
 
-mkdir -p dist
-out="dist/fluxhunt-$version.tar.gz"
+dist="${FLUXHUNT_DIST:-dist}"
+mkdir -p "$dist"
+out="$dist/fluxhunt-$version.tar.gz"
 # Reproducible: sorted names, fixed owner and time.
 mtime="@$(git log -1 --format=%ct 2>/dev/null || echo 0)"
 tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="$mtime" \

@@ -210,6 +210,8 @@ func ApplyProps(fields FieldSet, s *Stanza) (FieldSet, error) {
 			out[to] = true
 		}
 	}
+	// EVALs see the event's fields and the aliases, not each other's results.
+	base := out.clone()
 	for _, k := range keys {
 		name, ok := strings.CutPrefix(k, "EVAL-")
 		if !ok {
@@ -222,8 +224,7 @@ func ApplyProps(fields FieldSet, s *Stanza) (FieldSet, error) {
 			continue
 		}
 		for _, r := range exprRefs(toks) {
-			// EVALs see the event's fields and the aliases, not each other.
-			if !out[r] && !builtinFields[r] {
+			if !base[r] && !builtinFields[r] {
 				errs = append(errs, fmt.Errorf("props.conf [%s] %s (line %d): reads %q, which the events do not have", s.Name, k, v.Line, r))
 			}
 		}
@@ -242,3 +243,4 @@ func (a *App) Walk(fn func(rel string, d fs.DirEntry) error) error {
 		return fn(rel, d)
 	})
 }
+

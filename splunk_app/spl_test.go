@@ -108,7 +108,7 @@ func TestJSONFields(t *testing.T) {
 }
 
 func TestApplyProps(t *testing.T) {
-	conf := "[st]\nFIELDALIAS-a = \"answer{}\" AS answer src AS src_ip\nEVAL-n = mvcount(answer) + 1\nEVAL-bad = lower(nope)\nFIELDALIAS-b = missing AS x\n"
+	conf := "[st]\nFIELDALIAS-a = \"answer{}\" AS answer src AS src_ip\nEVAL-n = mvcount(answer) + 1\nEVAL-bad = lower(nope)\nEVAL-chained = n + 1\nFIELDALIAS-b = missing AS x\n"
 	c, err := ParseConf("props.conf", strings.NewReader(conf))
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +119,7 @@ func TestApplyProps(t *testing.T) {
 			t.Errorf("ApplyProps did not add %s", f)
 		}
 	}
-	if err == nil || !strings.Contains(err.Error(), `aliases "missing"`) || !strings.Contains(err.Error(), `reads "nope"`) {
+	if err == nil || !strings.Contains(err.Error(), `aliases "missing"`) || !strings.Contains(err.Error(), `reads "nope"`) || !strings.Contains(err.Error(), `EVAL-chained (line 5): reads "n"`) {
 		t.Errorf("ApplyProps error = %v, want the missing alias source and the unknown EVAL input", err)
 	}
 }
