@@ -243,4 +243,3 @@ func (a *App) Walk(fn func(rel string, d fs.DirEntry) error) error {
 		return fn(rel, d)
 	})
 }
-
