@@ -412,6 +412,9 @@ func TestDashboards(t *testing.T) {
 			}
 			tokens := FieldSet{}
 			for id, in := range d.Inputs {
+				if in.Type != "input.timerange" && in.Type != "input.text" && in.Type != "input.dropdown" {
+					t.Errorf("input %s: type %q", id, in.Type)
+				}
 				if in.Options.Token == "" {
 					t.Errorf("input %s sets no token", id)
 				}
@@ -441,6 +444,9 @@ func TestDashboards(t *testing.T) {
 				placed[s.Item] = true
 			}
 			for id, viz := range d.Visualizations {
+				if !vizTypes[viz.Type] {
+					t.Errorf("visualization %s: type %q is not a Dashboard Studio visualization this app uses", id, viz.Type)
+				}
 				if !placed[id] {
 					t.Errorf("visualization %s is not in the layout", id)
 				}
@@ -485,6 +491,10 @@ func TestDashboards(t *testing.T) {
 		})
 	}
 }
+
+// Dashboard Studio visualization types (splunk.* in the definition JSON).
+var vizTypes = NewFieldSet("splunk.line", "splunk.area", "splunk.column", "splunk.bar", "splunk.pie",
+	"splunk.table", "splunk.singlevalue", "splunk.markdown", "splunk.events")
 
 func mapValues(m map[string]string) []string {
 	var out []string
@@ -623,6 +633,22 @@ func TestRoleIsLeastPrivilege(t *testing.T) {
 		}
 		if v, _ := st.Get("export"); v != "system" {
 			t.Errorf("default.meta [%s] export = %q, want system", obj, v)
+		}
+	}
+}
+
+func TestMetadataNamesExistingObjects(t *testing.T) {
+	app := loadApp(t)
+	for _, s := range app.Conf("default.meta").Stanzas {
+		typ, name, ok := strings.Cut(s.Name, "/")
+		if !ok {
+			continue
+		}
+		if app.Conf(typ).Stanza(name) == nil {
+			t.Errorf("default.meta [%s]: %s.conf has no [%s]", s.Name, typ, name)
+		}
+		if v, _ := s.Get("access"); !strings.Contains(v, "read : [ * ]") {
+			t.Errorf("default.meta [%s] access = %q: every role (the connector's too) must read it", s.Name, v)
 		}
 	}
 }
