@@ -311,11 +311,11 @@ func (p *Pipeline) pickCandidates(rows []schema.DNSRow, now time.Time) {
 		}
 		if reason == "" {
 			if p.flux.IsFlux(name) {
-				p.flux.NotePassive(name, r.Answers, now)
+				p.flux.NotePassive(r.Src, name, r.Answers, now)
 			}
 			continue
 		}
-		p.flux.NotePassive(name, r.Answers, now)
+		p.flux.NotePassive(r.Src, name, r.Answers, now)
 		if p.deps.Prober != nil && p.deps.Prober.Submit(name, reason, prio) {
 			p.m.candidates.Inc()
 		}
