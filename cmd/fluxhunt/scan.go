@@ -14,14 +14,14 @@ import (
 
 	"github.com/fluxhunt/fluxhunt/connector/zeek"
 	"github.com/fluxhunt/fluxhunt/detect/allowlist"
+	"github.com/fluxhunt/fluxhunt/detect/dga"
 	"github.com/fluxhunt/fluxhunt/detect/nxdomain"
 	"github.com/fluxhunt/fluxhunt/schema"
 )
 
-// scanScorer is the DGA scorer `fluxhunt scan` uses. Until the DGA model
-// (detect/dga) is merged it is nil, and scan finds NXDOMAIN storms only;
-// wiring the model is this one line: return dga.Default().
-func scanScorer() nxdomain.NameScorer { return nil }
+// scanScorer is the DGA scorer `fluxhunt scan` uses: the embedded model.
+// With a nil scorer scan finds NXDOMAIN storms only.
+func scanScorer() nxdomain.NameScorer { return dga.Default() }
 
 type stringList []string
 

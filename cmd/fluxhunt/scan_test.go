@@ -273,7 +273,7 @@ func benchScan(b *testing.B, in []byte, lines int) {
 	cpu0 := cpuTime()
 	for i := 0; i < b.N; i++ {
 		o := &scanOptions{progress: "off"}
-		det, err := nxdomain.New(nxdomain.Config{InternalSuffixes: []string{"corp.example.com"}}, nil, nil)
+		det, err := nxdomain.New(nxdomain.Config{InternalSuffixes: []string{"corp.example.com"}}, scanScorer(), nil)
 		if err != nil {
 			b.Fatal(err)
 		}

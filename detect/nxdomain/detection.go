@@ -138,7 +138,7 @@ func (d *Detector) dgaDetection(h *host, o *openDet, c *campaign, total, scored,
 		}
 	}
 	det.Reasons = append(det.Reasons,
-		fmt.Sprintf("%d of %d scored NXDOMAIN domains look generated (mean score %.2f, threshold %.2f)", high, scored, meanHigh, d.threshold))
+		fmt.Sprintf("%d of %d scored NXDOMAIN domains look generated (mean score %.2f, group threshold %.2f)", high, scored, meanHigh, d.groupThr))
 	if c != nil && len(c.Hosts) > 1 {
 		det.Reasons = append(det.Reasons, fmt.Sprintf("campaign of %d hosts asking for the same generated names", len(c.Hosts)))
 	}
