@@ -288,7 +288,13 @@ func (t *Table) Observe(flows []schema.FlowRow, now time.Time) []schema.Detectio
 		if !ok || now.Unix()-ref.Seen > ttl {
 			continue
 		}
-		if d, ok := t.resolved[f.Src+"|"+f.Dest]; ok && t.IsFlux(d) {
+		if d, ok := t.resolved[f.Src+"|"+f.Dest]; ok && d != ref.Domain {
+			if !t.IsFlux(d) {
+				// The host asked for another domain that is not (yet)
+				// known flux: the contact is that domain's, found when it
+				// is classified (look-back), not this one's.
+				continue
+			}
 			ref.Domain = d
 		}
 		key := f.Src + "|" + ref.Domain
