@@ -276,7 +276,7 @@ func TestExactnessUnderChaos(t *testing.T) {
 	}
 	st := s.SearchStats()
 	t.Logf("%d runs, %d killed, %d failed on faults; emulator: %+v", runs, kills, refusals, st)
-	if !testing.Short() && kills == 0 || refusals == 0 || st.Cuts == 0 || st.Malformed == 0 || st.ErrorMessages == 0 || st.Faults5xx == 0 || st.Expired401 == 0 || st.JobsCreated == 0 {
+	if !testing.Short() && (kills == 0 || refusals == 0 || st.Cuts == 0 || st.Malformed == 0 || st.ErrorMessages == 0 || st.Faults5xx == 0 || st.Expired401 == 0 || st.JobsCreated == 0) {
 		t.Fatalf("chaos did not exercise every fault: kills %d, failures %d, %+v", kills, refusals, st)
 	}
 
