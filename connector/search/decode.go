@@ -70,6 +70,7 @@ type Decoder struct {
 	done     bool
 	Warnings []Message // WARN/INFO messages seen
 	keys     map[string]string
+	order    []string // field names of the previous row, by position
 }
 
 // NewDecoder reads from r.
@@ -171,7 +172,8 @@ func (d *Decoder) readLine() ([]byte, error) {
 func (d *Decoder) parseLine(b []byte) (schema.Fields, error) {
 	// One string per line: values without escapes are substrings of it, so
 	// a row costs a handful of allocations.
-	p := parser{b: string(b), keys: d.keys}
+	p := parser{b: string(b), keys: d.keys, order: d.order}
+	defer func() { d.order = p.order }()
 	var (
 		preview, lastrow bool
 		result           schema.Fields
@@ -287,10 +289,12 @@ func (d *Decoder) parseLine(b []byte) (schema.Fields, error) {
 // parser is a small JSON reader over one line, specialised for Splunk rows:
 // values are strings, numbers, booleans, null or arrays of those.
 type parser struct {
-	b    string
-	i    int
-	err  string
-	keys map[string]string
+	b     string
+	i     int
+	err   string
+	keys  map[string]string
+	order []string // field names by position in the previous row
+	slot  int      // position of the next field name in this row
 }
 
 func (p *parser) why() string {
@@ -373,12 +377,24 @@ func (p *parser) key() (string, bool) {
 		if c == '"' {
 			raw := p.b[start+1 : j]
 			p.i = j + 1
-			if k, ok := p.keys[string(raw)]; ok {
-				return k, true
+			slot := p.slot
+			p.slot++
+			// Rows of one search repeat their field names in the same
+			// order: try the name at this position in the previous row.
+			if slot < len(p.order) && p.order[slot] == raw {
+				return p.order[slot], true
 			}
-			k := strings.Clone(raw)
-			if len(p.keys) < 1024 {
-				p.keys[k] = k
+			k, ok := p.keys[raw]
+			if !ok {
+				k = strings.Clone(raw)
+				if len(p.keys) < 1024 {
+					p.keys[k] = k
+				}
+			}
+			if slot < len(p.order) {
+				p.order[slot] = k
+			} else if slot < 256 {
+				p.order = append(p.order, k)
 			}
 			return k, true
 		}
