@@ -22,6 +22,7 @@ import json
 import sys
 import time
 
+import splunklib
 import splunklib.client as client
 import splunklib.results as results
 
@@ -63,7 +64,7 @@ def main():
     service = client.connect(**kw)
     version = service.info["version"]
     v2 = not service.disable_v2_api
-    print(f"connected: Splunk {version}, v2 search API: {v2}")
+    print(f"splunklib {splunklib.__version__} connected: Splunk {version}, v2 search API: {v2}")
     failed = False
     if spec.get("expect_version") and version != spec["expect_version"]:
         print(f"FAIL version {version}, want {spec['expect_version']}")
