@@ -22,7 +22,8 @@ import json
 import sys
 import time
 
-import splunklib
+import importlib.metadata
+
 import splunklib.client as client
 import splunklib.results as results
 
@@ -64,7 +65,11 @@ def main():
     service = client.connect(**kw)
     version = service.info["version"]
     v2 = not service.disable_v2_api
-    print(f"splunklib {splunklib.__version__} connected: Splunk {version}, v2 search API: {v2}")
+    try:
+        sdk = importlib.metadata.version("splunk-sdk")
+    except importlib.metadata.PackageNotFoundError:
+        sdk = "(unknown version)"
+    print(f"splunk-sdk {sdk} connected: Splunk {version}, v2 search API: {v2}")
     failed = False
     if spec.get("expect_version") and version != spec["expect_version"]:
         print(f"FAIL version {version}, want {spec['expect_version']}")
