@@ -78,7 +78,7 @@ type Config struct {
 	CandidateMaxTTL     int64 // rows answering with TTL at most this... (default 300 s)
 	CandidateMinAnswers int   // ...and at least this many addresses (default 3)
 	DGAThreshold        float64
-	Lookback            time.Duration // flow look-back on a new fast-flux domain (default 6 h; 0 with nil FlowLookback)
+	Lookback            time.Duration // flow look-back on a new fast-flux domain (default 24 h; unused with a nil FlowLookback)
 	ProbeSample         float64       // share of probe rounds written as fluxhunt:probe (default 1)
 }
 
@@ -143,7 +143,7 @@ func New(cfg Config, deps Deps) (*Pipeline, error) {
 		cfg.CandidateMinAnswers = 3
 	}
 	if cfg.Lookback <= 0 {
-		cfg.Lookback = 6 * time.Hour
+		cfg.Lookback = 24 * time.Hour
 	}
 	if cfg.ProbeSample <= 0 {
 		cfg.ProbeSample = 1

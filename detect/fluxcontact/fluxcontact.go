@@ -60,7 +60,11 @@ type Contact struct {
 	Last    int64
 	Dests   map[string]bool
 	Ports   map[int]bool
-	changed bool
+	// ByLookup: the host itself resolved the domain to a contacted address;
+	// otherwise the contact is known by address only (one botnet's hosts
+	// may serve several flux domains).
+	ByLookup bool
+	changed  bool
 }
 
 type snapshot struct {
@@ -288,16 +292,26 @@ func (t *Table) Observe(flows []schema.FlowRow, now time.Time) []schema.Detectio
 		if !ok || now.Unix()-ref.Seen > ttl {
 			continue
 		}
-		if d, ok := t.resolved[f.Src+"|"+f.Dest]; ok && t.IsFlux(d) {
+		d, byLookup := t.resolved[f.Src+"|"+f.Dest]
+		if byLookup && d != ref.Domain {
+			if !t.IsFlux(d) {
+				// The host asked for another domain that is not (yet)
+				// known flux: the contact is that domain's, found when it
+				// is classified (look-back), not this one's.
+				continue
+			}
 			ref.Domain = d
 		}
 		key := f.Src + "|" + ref.Domain
 		c, ok := t.contacts[key]
+		if ok && byLookup {
+			c.ByLookup = true
+		}
 		if !ok {
 			if len(t.contacts) >= t.cfg.MaxContacts {
 				t.evictContacts()
 			}
-			c = &Contact{Src: f.Src, Domain: ref.Domain, First: f.Time.Unix(), Dests: map[string]bool{}, Ports: map[int]bool{}}
+			c = &Contact{Src: f.Src, Domain: ref.Domain, First: f.Time.Unix(), Dests: map[string]bool{}, Ports: map[int]bool{}, ByLookup: byLookup}
 			t.contacts[key] = c
 		}
 		ts := f.Time.Unix()
@@ -372,8 +386,14 @@ func (c *Contact) detection() schema.Detection {
 		fmt.Sprintf("%d flows to %d addresses of fast-flux domain %s", c.Flows, len(dests), c.Domain),
 		fmt.Sprintf("%d bytes exchanged", c.Bytes),
 	}
+	attribution := "address only: the host's own lookup of the domain was not seen"
+	if c.ByLookup {
+		attribution = "the host resolved the domain to the contacted address"
+	} else {
+		d.Reasons = append(d.Reasons, "known by address only")
+	}
 	d.Evidence = map[string]any{"bytes": c.Bytes, "packets": c.Packets, "flows": c.Flows, "dest_addresses": dests, "dest_ports": ports,
-		"first_contact": c.First, "last_contact": c.Last}
+		"first_contact": c.First, "last_contact": c.Last, "attribution": attribution}
 	return d
 }
 

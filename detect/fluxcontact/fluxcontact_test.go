@@ -95,6 +95,12 @@ func TestSharedAddressAttribution(t *testing.T) {
 		}
 		t.Fatal("contacts not attributed to the domain each host resolved")
 	}
+	// A host that resolved a third domain, not known flux, to the shared
+	// address is not attributed to either flux domain.
+	tb.NotePassive("10.0.0.3", "three.biz", []string{"203.0.113.50"}, t0)
+	if got := tb.Observe([]schema.FlowRow{flow("10.0.0.3", "203.0.113.50", 10, time.Minute)}, t0.Add(2*time.Minute)); len(got) != 0 {
+		t.Errorf("contact attributed to %s, want none until three.biz is classified", got[0].Domain)
+	}
 	b, _ := json.Marshal(tb)
 	tb2 := New(Config{})
 	json.Unmarshal(b, tb2)
