@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fluxhunt/fluxhunt/config"
 	"github.com/fluxhunt/fluxhunt/connector/zeek"
 	"github.com/fluxhunt/fluxhunt/detect/allowlist"
 	"github.com/fluxhunt/fluxhunt/detect/dga"
@@ -39,6 +40,9 @@ type scanOptions struct {
 	detectCfg nxdomain.Config
 	allow     *allowlist.List
 	scorer    nxdomain.NameScorer
+	probe     bool
+	cfg       *config.Config // loaded when --config or --probe
+	interval  time.Duration  // --interval for probes
 }
 
 func cmdScan(ctx context.Context, e *env) int {
@@ -51,8 +55,11 @@ func cmdScan(ctx context.Context, e *env) int {
 	allowFile := fs.String("allowlist", "", "allowlist file (overrides allowlist_file)")
 	threshold := fs.Float64("threshold", 0, "DGA score threshold (0: detect.dga_threshold, else the model's)")
 	progress := fs.String("progress", "auto", "progress on stderr: auto (when stderr is a terminal), on, off")
-	var internal stringList
+	var internal, resolvers, asnDBs stringList
 	fs.Var(&internal, "internal-suffix", "the organisation's DNS suffix (repeatable; adds to dns.internal_suffixes)")
+	fs.Var(&resolvers, "resolver", "with --probe: resolver `ADDR` (repeatable; default dns.resolvers)")
+	fs.Var(&asnDBs, "asn-db", "with --probe: ASN database `FILE` (repeatable; default asn.db)")
+	interval := fs.Duration("interval", 0, "with --probe: time between probes of a domain (default: the TTL, at least probe.min_interval)")
 	if rc := parseFlags(fs, e.args); rc >= 0 {
 		return rc
 	}
@@ -77,9 +84,10 @@ func cmdScan(ctx context.Context, e *env) int {
 	default:
 		return usage("--progress %q: want auto, on or off", *progress)
 	}
-	if *probe {
-		return usage("--probe: re-resolution (the prober) is not part of this build of scan yet; run without --probe, then `fluxhunt probe DOMAIN...`")
+	if *interval < 0 {
+		return usage("--interval %s: want a positive duration", *interval)
 	}
+	o.probe, o.interval = *probe, *interval
 	if *threshold < 0 || *threshold >= 1 {
 		return usage("--threshold %v: want 0 up to below 1", *threshold)
 	}
@@ -88,11 +96,19 @@ func cmdScan(ctx context.Context, e *env) int {
 		return usage("no FILE given (use - for standard input)")
 	}
 	log := newLogger(e.stderr, "warn", "text")
-	if *cfgFile != "" {
-		cfg := loadConfig(e, *cfgFile, nil, log)
+	if *cfgFile != "" || o.probe {
+		ov := map[string]string{}
+		if len(resolvers) > 0 {
+			ov["dns.resolvers"] = resolvers.String()
+		}
+		if len(asnDBs) > 0 {
+			ov["asn.db"] = asnDBs.String()
+		}
+		cfg := loadConfig(e, *cfgFile, ov, log)
 		if cfg == nil {
 			return exitConfig
 		}
+		o.cfg = cfg
 		for _, w := range cfg.Detect.Windows {
 			o.detectCfg.Windows = append(o.detectCfg.Windows, w.D())
 		}
@@ -143,6 +159,7 @@ type scanSummary struct {
 	detections         int64
 	byType             map[string]int64
 	hosts              map[string]bool
+	flux               *fluxTracker // with --probe
 }
 
 func runScan(ctx context.Context, e *env, o *scanOptions) int {
@@ -157,6 +174,10 @@ func runScan(ctx context.Context, e *env, o *scanOptions) int {
 	out := bufio.NewWriterSize(e.stdout, 64<<10)
 	enc := json.NewEncoder(out)
 	sum := scanSummary{byType: map[string]int64{}, hosts: map[string]bool{}}
+	var resolved []string
+	if o.probe {
+		sum.flux = newFluxTracker()
+	}
 	start := time.Now()
 	emit := func(ds []schema.Detection) {
 		for i := range ds {
@@ -165,7 +186,12 @@ func runScan(ctx context.Context, e *env, o *scanOptions) int {
 			}
 			sum.detections++
 			sum.byType[ds[i].DetectionType]++
-			sum.hosts[ds[i].Src] = true
+			if ds[i].Src != "" {
+				sum.hosts[ds[i].Src] = true
+			}
+			if ds[i].DetectionType == schema.TypeDGA && ds[i].Domain != "" {
+				resolved = append(resolved, ds[i].Domain)
+			}
 		}
 	}
 	rc := exitOK
@@ -204,14 +230,28 @@ func runScan(ctx context.Context, e *env, o *scanOptions) int {
 			rc = exitFail
 		}
 	}
+	if o.probe && ctx.Err() == nil {
+		cands := sum.flux.candidates(resolved)
+		fmt.Fprintf(e.stderr, "fluxhunt scan: probing %d fast-flux candidates\n", len(cands))
+		ff, err := probeCandidates(ctx, e, o.cfg, o.interval, cands)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "fluxhunt scan: --probe: %v\n", err)
+			rc = exitFail
+		}
+		emit(ff)
+	}
 	if err := out.Flush(); err != nil {
 		fmt.Fprintf(e.stderr, "fluxhunt scan: write: %v\n", err)
 		rc = exitFail
 	}
 	el := time.Since(start)
-	fmt.Fprintf(e.stderr, "fluxhunt scan: %d files (%d unreadable), %d lines, %d rows, %d bad lines, %d skipped, %d outside --since/--until, %d detections (%d dga, %d nxdomain_storm) from %d hosts, %d hosts tracked, %.1fs (%.0f lines/s)\n",
+	ffs := ""
+	if o.probe {
+		ffs = fmt.Sprintf(", %d fast_flux", sum.byType[schema.TypeFastFlux])
+	}
+	fmt.Fprintf(e.stderr, "fluxhunt scan: %d files (%d unreadable), %d lines, %d rows, %d bad lines, %d skipped, %d outside --since/--until, %d detections (%d dga, %d nxdomain_storm%s) from %d hosts, %d hosts tracked, %.1fs (%.0f lines/s)\n",
 		sum.files, sum.unreadable, sum.lines, sum.rows, sum.bad, sum.skipped, sum.outside, sum.detections,
-		sum.byType[schema.TypeDGA], sum.byType[schema.TypeNXDomainStorm], len(sum.hosts), det.Hosts(), el.Seconds(), float64(sum.lines)/max(el.Seconds(), 1e-9))
+		sum.byType[schema.TypeDGA], sum.byType[schema.TypeNXDomainStorm], ffs, len(sum.hosts), det.Hosts(), el.Seconds(), float64(sum.lines)/max(el.Seconds(), 1e-9))
 	return rc
 }
 
@@ -243,6 +283,9 @@ func scanOne(ctx context.Context, r io.Reader, name string, o *scanOptions, det 
 		if (!o.since.IsZero() && row.Time.Before(o.since)) || (!o.until.IsZero() && !row.Time.Before(o.until)) {
 			sum.outside++
 			continue
+		}
+		if sum.flux != nil {
+			sum.flux.observe(&row)
 		}
 		if ds := det.Observe(row); len(ds) > 0 {
 			emit(ds)

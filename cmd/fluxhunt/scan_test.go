@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	"github.com/fluxhunt/fluxhunt/connector/zeek"
+	"github.com/fluxhunt/fluxhunt/enrich/asn"
+	"github.com/fluxhunt/fluxhunt/lab/dnslab"
 	"github.com/fluxhunt/fluxhunt/detect/nxdomain"
 	"github.com/fluxhunt/fluxhunt/lab/scenario"
 	"github.com/fluxhunt/fluxhunt/schema"
@@ -189,7 +192,7 @@ func TestScanUsage(t *testing.T) {
 		{"scan"},
 		{"scan", "--format", "csv", "x"},
 		{"scan", "--since", "yesterday", "x"},
-		{"scan", "--probe", "x"},
+		{"scan", "--probe", "--interval", "-1s", "x"},
 		{"scan", "--threshold", "1.5", "x"},
 		{"scan", "--allowlist", "/nonexistent/allow.txt", "x"},
 	} {
@@ -336,5 +339,56 @@ func TestScanMemoryBound(t *testing.T) {
 	t.Logf("heap after 100k lines %d KiB, after 800k lines %d KiB (1000 hosts)", small>>10, big>>10)
 	if big > small*3/2+(4<<20) {
 		t.Errorf("heap grew with lines: %d -> %d", small, big)
+	}
+}
+
+// TestScanProbe: hosts of a scenario day look up the lab's fast-flux and
+// CDN domains; scan --probe re-resolves them at the loopback lab server and
+// reports the fast flux alone.
+func TestScanProbe(t *testing.T) {
+	w, s := startDNSLab(t, 3)
+	var flux, cdn scenario.FluxDomain
+	for _, d := range w.Domains() {
+		fd := scenario.FluxDomain{Name: d.Name, Addrs: d.Pool, TTL: int(d.TTL)}
+		if d.Kind == dnslab.KindFastFlux && flux.Name == "" {
+			flux = fd
+		}
+		if d.Kind == dnslab.KindCDN && cdn.Name == "" {
+			cdn = fd
+		}
+	}
+	day, err := scenario.Generate(scenario.Config{Seed: 5, Hosts: 30, Browsing: 10, Duration: 6 * time.Hour,
+		Start: time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC), Infections: []scenario.Infection{},
+		Flux: []scenario.FluxDomain{flux, cdn}, FluxContacts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tsv bytes.Buffer
+	day.WriteZeekTSV(&tsv)
+	f := writeFile(t, "dns.log", tsv.Bytes())
+	asnFile := filepath.Join(t.TempDir(), "lab-asn.csv.gz")
+	if err := os.WriteFile(asnFile, asn.EmbeddedCSV(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	environ := []string{"FLUXHUNT_DNS__ALLOW_PRIVATE_NS=true", "FLUXHUNT_DNS__AUTHORITATIVE_PORT=" + strconv.Itoa(int(s.Addr().Port())), "FLUXHUNT_STATE_DIR=" + t.TempDir()}
+	var out, errb bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rc := dispatch(ctx, &env{args: []string{"scan", "--probe", "--resolver", s.Addr().String(), "--asn-db", asnFile, "--interval", "20ms", "--internal-suffix", day.Config.Suffix, f},
+		stdin: strings.NewReader(""), stdout: &out, stderr: &errb, environ: environ})
+	if rc != exitOK {
+		t.Fatalf("rc %d: %s", rc, errb.String())
+	}
+	var ff []string
+	for _, d := range decodeDetections(t, out.String()) {
+		if d.DetectionType == schema.TypeFastFlux {
+			ff = append(ff, d.Domain)
+		}
+	}
+	if len(ff) != 1 || ff[0] != flux.Name {
+		t.Errorf("fast_flux detections %v, want only %s (cdn %s); stderr %s", ff, flux.Name, cdn.Name, errb.String())
+	}
+	if !strings.Contains(errb.String(), "1 fast_flux)") {
+		t.Errorf("summary: %s", errb.String())
 	}
 }
