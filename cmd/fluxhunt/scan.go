@@ -257,46 +257,86 @@ func runScan(ctx context.Context, e *env, o *scanOptions) int {
 
 // scanOne reads one input to its end through the detector. Bad lines are
 // reported on stderr by number; only a failure to start reading is an
-// error.
+// error. The reader runs in its own goroutine, a batch of rows ahead of the
+// detector, so parsing and detection use two cores; everything written to
+// stderr is written here, in input order.
 func scanOne(ctx context.Context, r io.Reader, name string, o *scanOptions, det *nxdomain.Detector,
 	emit func([]schema.Detection), sum *scanSummary, prog *progress) error {
 	zr, err := zeek.NewReader(r, name, zeek.Options{Format: o.format, ZeekOnly: o.zeekOnly})
 	if err != nil {
 		return err
 	}
-	for n := 0; ; n++ {
-		if n&0xfff == 0 {
-			if ctx.Err() != nil {
-				return fmt.Errorf("%s: interrupted at line %d: %w", name, zr.Line(), ctx.Err())
-			}
-			prog.update(zr.InputBytes(), int64(zr.Line()))
-		}
-		row, err := zr.Next()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			prog.clear()
-			fmt.Fprintf(prog.w, "fluxhunt scan: %v\n", err)
-			continue
-		}
-		if (!o.since.IsZero() && row.Time.Before(o.since)) || (!o.until.IsZero() && !row.Time.Before(o.until)) {
-			sum.outside++
-			continue
-		}
-		if sum.flux != nil {
-			sum.flux.observe(&row)
-		}
-		if ds := det.Observe(row); len(ds) > 0 {
-			emit(ds)
-		}
+	type item struct {
+		row schema.DNSRow
+		err error
 	}
+	type batch struct {
+		items       []item
+		bytes, line int64
+	}
+	const batchSize = 512
+	full := make(chan *batch, 8)
+	free := make(chan *batch, 10)
+	for i := 0; i < cap(free); i++ {
+		free <- &batch{items: make([]item, 0, batchSize)}
+	}
+	var readErr error
+	go func() {
+		defer close(full)
+		for {
+			if ctx.Err() != nil {
+				readErr = fmt.Errorf("%s: interrupted at line %d: %w", name, zr.Line(), ctx.Err())
+				return
+			}
+			b := <-free
+			b.items = b.items[:0]
+			eof := false
+			for len(b.items) < batchSize {
+				row, err := zr.Next()
+				if errors.Is(err, io.EOF) {
+					eof = true
+					break
+				}
+				b.items = append(b.items, item{row, err})
+			}
+			b.bytes, b.line = zr.InputBytes(), int64(zr.Line())
+			full <- b
+			if eof {
+				return
+			}
+		}
+	}()
+	for b := range full {
+		prog.update(b.bytes, b.line)
+		for i := range b.items {
+			it := &b.items[i]
+			if it.err != nil {
+				prog.clear()
+				fmt.Fprintf(prog.w, "fluxhunt scan: %v\n", it.err)
+				continue
+			}
+			row := &it.row
+			if (!o.since.IsZero() && row.Time.Before(o.since)) || (!o.until.IsZero() && !row.Time.Before(o.until)) {
+				sum.outside++
+				continue
+			}
+			if sum.flux != nil {
+				sum.flux.observe(row)
+			}
+			if ds := det.Observe(*row); len(ds) > 0 {
+				emit(ds)
+			}
+		}
+		free <- b
+	}
+	// the reader goroutine has finished (full is closed): its counters are
+	// safe to read
 	rows, bad, skipped := zr.Counts()
 	sum.lines += int64(zr.Line())
 	sum.rows += rows
 	sum.bad += bad
 	sum.skipped += skipped
-	return nil
+	return readErr
 }
 
 // progress draws a one-line progress bar with rate and ETA on stderr.

@@ -18,9 +18,9 @@ import (
 	"time"
 
 	"github.com/fluxhunt/fluxhunt/connector/zeek"
+	"github.com/fluxhunt/fluxhunt/detect/nxdomain"
 	"github.com/fluxhunt/fluxhunt/enrich/asn"
 	"github.com/fluxhunt/fluxhunt/lab/dnslab"
-	"github.com/fluxhunt/fluxhunt/detect/nxdomain"
 	"github.com/fluxhunt/fluxhunt/lab/scenario"
 	"github.com/fluxhunt/fluxhunt/schema"
 )
