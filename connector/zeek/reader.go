@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"math"
 	"strconv"
@@ -285,32 +286,48 @@ func (r *Reader) normName(b []byte) (schema.Name, error) {
 	return n, nil
 }
 
-// nameCache maps raw query bytes to normalised names; it is cleared when
-// full, so its memory is bounded.
+// nameCache maps raw query bytes to normalised names: a direct-mapped
+// table (a miss overwrites the slot), so lookups cost one hash and one
+// compare and its memory is fixed.
 type nameCache struct {
-	m   map[string]*schema.Name
-	max int
+	seed  maphash.Seed
+	slots []nameSlot
+	mask  uint64
 }
 
-func newNameCache(max int) *nameCache {
-	return &nameCache{m: make(map[string]*schema.Name, 1024), max: max}
+type nameSlot struct {
+	raw  string
+	name schema.Name
+}
+
+func newNameCache(size int) *nameCache {
+	n := 1
+	for n < size {
+		n <<= 1
+	}
+	return &nameCache{seed: maphash.MakeSeed(), slots: make([]nameSlot, n), mask: uint64(n - 1)}
+}
+
+func (c *nameCache) slot(b []byte) *nameSlot {
+	return &c.slots[maphash.Bytes(c.seed, b)&c.mask]
 }
 
 func (c *nameCache) get(b []byte) (*schema.Name, bool) {
-	n, ok := c.m[string(b)]
-	return n, ok
+	s := c.slot(b)
+	if s.raw != "" && s.raw == string(b) {
+		return &s.name, true
+	}
+	return nil, false
 }
 
 func (c *nameCache) put(ascii string, raw []byte, n schema.Name) {
-	if len(c.m) >= c.max {
-		clear(c.m)
-	}
-	p := &n
+	s := c.slot(raw)
 	if string(raw) == ascii {
-		c.m[ascii] = p
+		s.raw = ascii
 	} else {
-		c.m[string(raw)] = p
+		s.raw = string(raw)
 	}
+	s.name = n
 }
 
 // parseZeekTime reads Zeek's ts: epoch seconds with a fraction, or RFC 3339
