@@ -129,7 +129,9 @@ func runDay(t testing.TB, day *scenario.Day, sc NameScorer) evalResult {
 // within their first 10 NXDOMAIN names, no benign host flagged, campaigns
 // one per family.
 func TestScenarioDays(t *testing.T) {
-	seeds := []int64{101, 202, 303}
+	// The model-based test below covers three fresh seeds; this one checks
+	// the detector's logic alone against a scorer with known error rates.
+	seeds := []int64{101, 202}
 	if testing.Short() {
 		seeds = seeds[:1]
 	}
