@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/fluxhunt/fluxhunt/config"
@@ -262,7 +264,10 @@ func runScan(ctx context.Context, e *env, o *scanOptions) int {
 // stderr is written here, in input order.
 func scanOne(ctx context.Context, r io.Reader, name string, o *scanOptions, det *nxdomain.Detector,
 	emit func([]schema.Detection), sum *scanSummary, prog *progress) error {
-	zr, err := zeek.NewReader(r, name, zeek.Options{Format: o.format, ZeekOnly: o.zeekOnly})
+	counted := &atomicCounter{r: r}
+	in, stop := gunzipAhead(counted)
+	defer stop()
+	zr, err := zeek.NewReader(in, name, zeek.Options{Format: o.format, ZeekOnly: o.zeekOnly})
 	if err != nil {
 		return err
 	}
@@ -299,7 +304,7 @@ func scanOne(ctx context.Context, r io.Reader, name string, o *scanOptions, det 
 				}
 				b.items = append(b.items, item{row, err})
 			}
-			b.bytes, b.line = zr.InputBytes(), int64(zr.Line())
+			b.bytes, b.line = counted.n.Load(), int64(zr.Line())
 			full <- b
 			if eof {
 				return
@@ -399,3 +404,39 @@ func (p *progress) clear() {
 }
 
 func (p *progress) done() { p.clear() }
+
+// atomicCounter counts the bytes read from the file (by whichever
+// goroutine reads), for progress against the file size.
+type atomicCounter struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *atomicCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// gunzipAhead decompresses a gzip input in its own goroutine, a pipe ahead
+// of the parser (a third core's worth of work when there is one); plain
+// input is returned as it is. stop ends the goroutine.
+func gunzipAhead(r io.Reader) (io.Reader, func()) {
+	br := bufio.NewReaderSize(r, 256<<10)
+	magic, err := br.Peek(2)
+	if err != nil || magic[0] != 0x1f || magic[1] != 0x8b {
+		return br, func() {}
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			pw.CloseWithError(fmt.Errorf("gzip: %w", err))
+			return
+		}
+		gz.Multistream(true)
+		_, err = io.CopyBuffer(pw, gz, make([]byte, 256<<10))
+		pw.CloseWithError(err) // nil: EOF for the reader
+	}()
+	return pr, func() { pr.Close() }
+}
