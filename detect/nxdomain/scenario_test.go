@@ -285,8 +285,18 @@ func TestScenarioDaysModel(t *testing.T) {
 				}
 			}
 			sort.Strings(missed)
-			t.Logf("seed %d (model %s): %d events, %d infected, %d found, %d within their first 10 NXDOMAIN names, %d benign flagged, %d detections, %d campaigns; names before first detection %v; missed %v",
-				seed, model.Version(), len(day.Events), res.infected, res.found, res.within10, len(res.flaggedBenign), res.detections, len(res.campaigns), res.firstNames, missed)
+			traps := map[string]int{}
+			for _, ks := range day.Truth.Traps {
+				for _, k := range ks {
+					traps[k]++
+				}
+			}
+			worst := 0
+			for _, n := range res.firstNames {
+				worst = max(worst, n)
+			}
+			t.Logf("seed %d (model %s): %d events, %d infected, %d found, %d within their first 10 NXDOMAIN names (most needed: %d), %d benign flagged (trap hosts %v), %d detections, %d campaigns; names before first detection %v; missed %v",
+				seed, model.Version(), len(day.Events), res.infected, res.found, res.within10, worst, len(res.flaggedBenign), traps, res.detections, len(res.campaigns), res.firstNames, missed)
 			if res.found != res.infected {
 				t.Errorf("found %d of %d infected hosts; missed %v", res.found, res.infected, missed)
 			}
