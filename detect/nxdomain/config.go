@@ -30,6 +30,10 @@ type Config struct {
 	// MinDGAShare is the least share of generated-looking domains among the
 	// host's scored NXDOMAIN domains (default 0.5).
 	MinDGAShare float64
+	// MinShared is how many NXDOMAIN sites a host must share with one
+	// flagged host (rare sites: asked for by few hosts, a good part of them
+	// flagged) to be called dga on that alone (default 3).
+	MinShared int
 	// Threshold overrides the scorer's threshold when > 0. It decides
 	// whether a name that RESOLVED for a DGA host looks generated (the
 	// likely C2): one name alone, so the model's strict threshold.
@@ -51,8 +55,9 @@ type Config struct {
 	// MaxHosts bounds the hosts tracked; the least recently seen go first
 	// (default 1,000,000).
 	MaxHosts int
-	// MaxCampaignSites bounds the cross-host index of generated-looking
-	// NXDOMAIN domains used for campaigns (default 200,000).
+	// MaxCampaignSites bounds the cross-host index of NXDOMAIN sites (how
+	// many hosts asked; which flagged or generated-looking ones) used for
+	// campaigns (default 200,000).
 	MaxCampaignSites int
 	// Quiet: a detection with no new evidence for this long is closed; new
 	// evidence after it opens a new one (default 6h).
@@ -99,6 +104,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MinDGA <= 0 {
 		c.MinDGA = 4
+	}
+	if c.MinShared <= 0 {
+		c.MinShared = 3
 	}
 	if c.MinDGAShare <= 0 {
 		c.MinDGAShare = 0.5

@@ -142,6 +142,9 @@ func (d *Detector) dgaDetection(h *host, o *openDet, c *campaign, total, scored,
 	if c != nil && len(c.Hosts) > 1 {
 		det.Reasons = append(det.Reasons, fmt.Sprintf("campaign of %d hosts asking for the same generated names", len(c.Hosts)))
 	}
+	if h.Shared > 0 {
+		det.Reasons = append(det.Reasons, fmt.Sprintf("%d of its NXDOMAIN domains were also asked for by a flagged host", h.Shared))
+	}
 	if h.Resolved != nil {
 		det.Reasons = append(det.Reasons, fmt.Sprintf("generated-looking %s resolved (score %.2f)", h.Resolved.Name, h.Resolved.Score))
 	}

@@ -86,6 +86,7 @@ type host struct {
 	Storm    openDet          `json:"storm"`
 	DGA      openDet          `json:"dga"`
 	Camp     string           `json:"camp,omitempty"`
+	Shared   int              `json:"shared,omitempty"` // most NXDOMAIN sites shared with one flagged host
 	Resolved *resolved        `json:"resolved,omitempty"`
 }
 
@@ -138,9 +139,13 @@ type openDet struct {
 
 func (o *openDet) open() bool { return o.ID != "" }
 
+// flagged: the host has an open dga or nxdomain_storm detection.
+func (h *host) flagged() bool { return h.DGA.open() || h.Storm.open() }
+
 type siteHost struct {
-	Last  int64    `json:"last"`
-	Hosts []string `json:"hosts"`
+	Last   int64    `json:"last"`
+	Askers int      `json:"askers"` // hosts that got NXDOMAIN for it (each counted once per horizon)
+	Hosts  []string `json:"hosts"`
 }
 
 type campaign struct {
@@ -386,12 +391,16 @@ func (d *Detector) addToGroup(h *host, n schema.Name, t, cnt int64) {
 		}
 	}
 	h.Group = append(h.Group, s)
-	if s.High {
-		d.indexSite(h.Src, s.Site, t)
+	sh := d.siteEntry(s.Site, t)
+	sh.Askers++
+	if s.High || h.flagged() {
+		sh.addHost(h.Src)
 	}
 }
 
-func (d *Detector) indexSite(src, key string, t int64) {
+// siteEntry gives the cross-host record of an NXDOMAIN site, made on
+// first sight (the table is bounded: the older half goes when full).
+func (d *Detector) siteEntry(key string, t int64) *siteHost {
 	sh := d.st.Sites[key]
 	if sh == nil {
 		if len(d.st.Sites) >= d.cfg.MaxCampaignSites {
@@ -401,6 +410,10 @@ func (d *Detector) indexSite(src, key string, t int64) {
 		d.st.Sites[key] = sh
 	}
 	sh.Last = max(sh.Last, t)
+	return sh
+}
+
+func (sh *siteHost) addHost(src string) {
 	if !slices.Contains(sh.Hosts, src) && len(sh.Hosts) < 256 {
 		sh.Hosts = append(sh.Hosts, src)
 	}
@@ -464,10 +477,17 @@ func (d *Detector) evaluate(h *host, t int64) []schema.Detection {
 	total, scored, high, meanHigh := d.groupStats(h, t)
 	minDGA := d.cfg.MinDGA
 	isDGA := d.scorer != nil && high >= minDGA && float64(high) >= d.cfg.MinDGAShare*float64(scored)
-	// A host sharing generated names with a campaign already found needs
-	// less evidence: two shared names, as many as the campaign rule uses.
-	if !isDGA && d.scorer != nil && high >= 2 && !h.DGA.open() && float64(high) >= d.cfg.MinDGAShare*float64(scored) {
-		if c := d.sharedCampaign(h, t); c != "" {
+	// Pleiades: hosts asking for the same NXDOMAIN names as a host already
+	// flagged run the same DGA. Two shared names and two generated-looking
+	// ones suffice; three shared names suffice alone (wordlist DGAs that a
+	// character model misses, walked slowly by a second bot).
+	if !isDGA && !h.DGA.open() && len(d.st.Sites) > 0 {
+		best := 0
+		for _, n := range d.sharedPeers(h) {
+			best = max(best, n)
+		}
+		h.Shared = best
+		if (d.scorer != nil && high >= 2 && float64(high) >= d.cfg.MinDGAShare*float64(scored) && best >= 2) || best >= d.cfg.MinShared {
 			isDGA = true
 		}
 	}
@@ -516,6 +536,16 @@ func (d *Detector) evaluate(h *host, t int64) []schema.Detection {
 		fresh := !o.open()
 		if fresh {
 			d.openDetection(o, schema.TypeNXDomainStorm, h.Src, t)
+			// its NXDOMAIN names become campaign evidence
+			for _, g := range h.Group {
+				d.siteEntry(g.Site, t).addHost(h.Src)
+			}
+			if h.Camp == "" || d.st.Campaigns[h.Camp] == nil {
+				d.joinCampaign(h, t)
+				if c := d.st.Campaigns[h.Camp]; c != nil {
+					camp, campSize = c, len(c.Hosts)
+				}
+			}
 		}
 		o.Last = t
 		peak := 0
@@ -572,11 +602,11 @@ func (d *Detector) checkResolved(h *host, r schema.DNSRow) []schema.Detection {
 func (d *Detector) campaignSite(sh *siteHost) bool {
 	flagged := 0
 	for _, o := range sh.Hosts {
-		if oh := d.st.Hosts[o]; oh != nil && oh.DGA.open() {
+		if oh := d.st.Hosts[o]; oh != nil && oh.flagged() {
 			flagged++
 		}
 	}
-	return flagged > 0 && len(sh.Hosts) <= 3*flagged+2
+	return flagged > 0 && max(sh.Askers, len(sh.Hosts)) <= 3*flagged+2
 }
 
 // sharedPeers counts, per other DGA host, the campaign-worthy sites h
@@ -584,9 +614,6 @@ func (d *Detector) campaignSite(sh *siteHost) bool {
 func (d *Detector) sharedPeers(h *host) map[string]int {
 	shared := map[string]int{}
 	for _, s := range h.Group {
-		if !s.High {
-			continue
-		}
 		sh := d.st.Sites[s.Site]
 		if sh == nil || !d.campaignSite(sh) {
 			continue
@@ -595,25 +622,12 @@ func (d *Detector) sharedPeers(h *host) map[string]int {
 			if o == h.Src {
 				continue
 			}
-			if oh := d.st.Hosts[o]; oh != nil && oh.DGA.open() {
+			if oh := d.st.Hosts[o]; oh != nil && oh.flagged() {
 				shared[o]++
 			}
 		}
 	}
 	return shared
-}
-
-// sharedCampaign returns the campaign of a DGA host sharing at least two
-// campaign-worthy generated-looking NXDOMAIN sites with h.
-func (d *Detector) sharedCampaign(h *host, t int64) string {
-	best, bestN := "", 0
-	for o, n := range d.sharedPeers(h) {
-		c := d.st.Hosts[o].Camp
-		if n >= 2 && c != "" && (n > bestN || (n == bestN && c < best)) {
-			best, bestN = c, n
-		}
-	}
-	return best
 }
 
 // joinCampaign puts h in the campaign of the DGA hosts it shares at least
@@ -639,7 +653,7 @@ func (d *Detector) joinCampaign(h *host, t int64) {
 	var loose []string
 	for _, o := range peers {
 		oh := d.st.Hosts[o]
-		if oh == nil || !oh.DGA.open() {
+		if oh == nil || !oh.flagged() {
 			continue
 		}
 		if oh.Camp != "" {

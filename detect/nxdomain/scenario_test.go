@@ -310,3 +310,26 @@ func TestScenarioDaysModel(t *testing.T) {
 		})
 	}
 }
+
+// TestScenarioWordlistCampaign: a wordlist DGA (gozi) defeats character
+// models; its loud bot storms, and the slow bots of the same family are
+// found because they ask for the same names.
+func TestScenarioWordlistCampaign(t *testing.T) {
+	day, err := scenario.Generate(scenario.Config{Seed: 77, Hosts: 200, Infections: []scenario.Infection{
+		{Family: "gozi", Loud: true, Hosts: 1}, {Family: "gozi", Hosts: 2}, {Family: "banjori", Hosts: 2}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := runDay(t, day, dga.Default())
+	for h, fam := range day.Truth.Infected {
+		n, ok := res.firstNames[h]
+		t.Logf("%s %s loud=%v found=%v after %d names", h, fam, day.Truth.Loud[h], ok, n)
+		if !ok {
+			t.Errorf("%s bot %s not found", fam, h)
+		}
+	}
+	if len(res.flaggedBenign) > 0 {
+		t.Errorf("benign hosts flagged: %v", res.flaggedBenign)
+	}
+	checkCampaigns(t, day, res)
+}
