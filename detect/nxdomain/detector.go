@@ -272,8 +272,8 @@ func (d *Detector) Observe(r schema.DNSRow) []schema.Detection {
 		h.Base.Cur++
 	}
 	d.remember(h, hv, m)
-	d.addToGroup(h, r.Query, t, cnt)
-	return append(out, d.evaluate(h, t)...)
+	fresh := d.addToGroup(h, r.Query, t, cnt)
+	return append(out, d.evaluate(h, t, fresh)...)
 }
 
 func (d *Detector) remember(h *host, hv uint64, m int64) {
@@ -353,13 +353,15 @@ func (d *Detector) rollBaseline(h *host, t int64) {
 	bl.Cur = 0
 }
 
-func (d *Detector) addToGroup(h *host, n schema.Name, t, cnt int64) {
+// addToGroup adds an NXDOMAIN site to the host's group; it reports whether
+// the site is new to the group.
+func (d *Detector) addToGroup(h *host, n schema.Name, t, cnt int64) bool {
 	for i := range h.Group {
 		s := &h.Group[i]
 		if s.Site == n.Site {
 			s.Last = max(s.Last, t)
 			s.Count += cnt
-			return
+			return false
 		}
 	}
 	// prune the expired, then make room
@@ -396,6 +398,7 @@ func (d *Detector) addToGroup(h *host, n schema.Name, t, cnt int64) {
 	if s.High || h.flagged() {
 		sh.addHost(h.Src)
 	}
+	return true
 }
 
 // siteEntry gives the cross-host record of an NXDOMAIN site, made on
@@ -459,8 +462,10 @@ func (d *Detector) stormThreshold(h *host, w time.Duration) int64 {
 	return floor
 }
 
-// evaluate decides the host's detections after new evidence at t.
-func (d *Detector) evaluate(h *host, t int64) []schema.Detection {
+// evaluate decides the host's detections after evidence at t; newSite says
+// the evidence added a site to the host's group (only then can the sites it
+// shares with flagged hosts have grown).
+func (d *Detector) evaluate(h *host, t int64, newSite bool) []schema.Detection {
 	var out []schema.Detection
 	m := minuteOf(t)
 	var wsBuf [4]windowStat
@@ -481,7 +486,7 @@ func (d *Detector) evaluate(h *host, t int64) []schema.Detection {
 	// flagged run the same DGA. Two shared names and two generated-looking
 	// ones suffice; three shared names suffice alone (wordlist DGAs that a
 	// character model misses, walked slowly by a second bot).
-	if !isDGA && !h.DGA.open() && len(d.st.Sites) > 0 {
+	if !isDGA && !h.DGA.open() && newSite {
 		best := 0
 		for _, n := range d.sharedPeers(h) {
 			best = max(best, n)
@@ -591,7 +596,7 @@ func (d *Detector) checkResolved(h *host, r schema.DNSRow) []schema.Detection {
 		ans = ans[:8]
 	}
 	h.Resolved = &resolved{Name: r.Query.ASCII, Score: sc, Time: r.Time.Unix(), Answer: slices.Clone(ans)}
-	return d.evaluate(h, r.Time.Unix())
+	return d.evaluate(h, r.Time.Unix(), false)
 }
 
 // campaignSite reports whether a generated-looking NXDOMAIN site is
