@@ -183,7 +183,7 @@ func FuzzReply(f *testing.F) {
 		u := &udpConn{t: tr, pending: map[uint16]*call{}}
 		cl := &call{server: server, qname: "flux.example.biz.", qtype: dns.TypeA, ch: make(chan udpResult, 1)}
 		u.pending[0x1234] = cl
-		u.handle(data, server)
+		u.handle(data, len(data), server)
 		select {
 		case r := <-cl.ch:
 			if r.msg != nil && (!r.msg.Response || !sameQuestion(r.msg, cl)) {
