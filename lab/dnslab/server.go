@@ -85,20 +85,21 @@ func (s *Server) Start(ctx context.Context) error {
 			return fmt.Errorf("dnslab: start: tcp: %w", err)
 		}
 	}
-	s.pc = pc.(*net.UDPConn)
-	s.tcp = &dns.Server{Listener: ln, Handler: dns.HandlerFunc(s.serveDNS)}
+	udp := pc.(*net.UDPConn)
+	tcp := &dns.Server{Listener: ln, Handler: dns.HandlerFunc(s.serveDNS)}
+	s.pc, s.tcp = udp, tcp
 	s.done = make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := s.tcp.ActivateAndServe(); err != nil {
+		if err := tcp.ActivateAndServe(); err != nil {
 			s.log.Debug("dnslab: tcp serve ended", "err", err)
 		}
 	}()
 	for i := 0; i < max(2, runtime.GOMAXPROCS(0)); i++ {
 		wg.Add(1)
-		go func() { defer wg.Done(); s.serveUDP(s.pc) }()
+		go func() { defer wg.Done(); s.serveUDP(udp) }()
 	}
 	go func() { wg.Wait(); close(s.done) }()
 	go func() {
