@@ -264,7 +264,11 @@ func (s *Server) answer(req *dns.Msg) *dns.Msg {
 		}
 	case isNSHost(d, name):
 		if q.Qtype == dns.TypeA {
-			a := s.Addr().Addr().As4()
+			ad := s.Addr().Addr()
+			if !ad.Is4() { // not started (tests of answer alone)
+				ad = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+			}
+			a := ad.As4()
 			m.Answer = []dns.RR{&dns.A{Hdr: hdr(q.Name, dns.TypeA, d.NSTTL), A: net.IP(a[:])}}
 		} else {
 			m.Ns = []dns.RR{soa(d, zone)}
