@@ -293,3 +293,56 @@ func TestNSAddrPolicy(t *testing.T) {
 		}
 	}
 }
+
+// TestQueueSurvivesRestart: candidates waiting at shutdown are saved to the
+// store and probed by the next prober.
+func TestQueueSurvivesRestart(t *testing.T) {
+	w, s := startLab(t, 4)
+	path := filepath.Join(t.TempDir(), "state.db")
+	store, err := obsstore.Open(path, obsstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := labOptions(s.Addr().String(), int(s.Addr().Port()))
+	opts.Store = store
+	first, err := New(opts) // never started: everything stays queued
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := names(w)
+	for _, n := range all {
+		if err := first.Submit(Candidate{Name: n, Reason: "restart test", Priority: 7}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := first.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	store, err = obsstore.Open(path, obsstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	opts.Store = store
+	col := newCollector(len(all))
+	opts.OnResult = col.on
+	second, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	col.wait(t)
+	second.Shutdown(context.Background())
+	checkWorld(t, w, col, true)
+	for _, r := range col.final {
+		if r.Candidate.Reason != "restart test" || r.Candidate.Priority != 7 {
+			t.Errorf("%s: candidate %+v after restart", r.Domain.ASCII, r.Candidate)
+		}
+	}
+	if q, _ := store.LoadQueue(); len(q) != 0 {
+		t.Errorf("%d candidates left in the stored queue after all finished", len(q))
+	}
+}
