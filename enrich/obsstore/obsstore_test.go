@@ -62,3 +62,21 @@ func TestStore(t *testing.T) {
 		t.Errorf("queue after update %+v", got)
 	}
 }
+
+func TestOpenPlan(t *testing.T) {
+	r := func(n int) fastflux.Observation { return fastflux.Observation{Round: n} }
+	cases := []struct {
+		h    History
+		want int
+	}{
+		{History{Rounds: []fastflux.Observation{r(1), r(2), r(3), r(1), r(2)}}, 2},
+		{History{Rounds: []fastflux.Observation{r(1), r(2)}, Verdict: "cdn"}, 0},
+		{History{Rounds: []fastflux.Observation{r(2), r(3)}}, 0}, // trimmed: the plan's start is gone
+		{History{}, 0},
+	}
+	for i, c := range cases {
+		if got := len(c.h.OpenPlan()); got != c.want {
+			t.Errorf("case %d: %d rounds, want %d", i, got, c.want)
+		}
+	}
+}

@@ -60,6 +60,7 @@ type Store interface {
 	SaveQueue([]obsstore.Candidate) error
 	UpdateQueue(put []obsstore.Candidate, del []string) error
 	LoadQueue() ([]obsstore.Candidate, error)
+	History(domain string) (obsstore.History, bool, error)
 }
 
 // Result is reported after every round of a domain.
@@ -521,7 +522,32 @@ func (p *Prober) worker(ctx context.Context) {
 	}
 }
 
+// resumeWindow: a plan interrupted by a restart continues when its last
+// round is at most this old; otherwise it starts again.
+const resumeWindow = time.Hour
+
+// resume loads the open plan of a domain from the store (a restart
+// continues, keeping first_seen and so the detection ID).
+func (p *Prober) resume(t *tracked) {
+	if p.opts.Store == nil {
+		return
+	}
+	h, ok, err := p.opts.Store.History(t.name.ASCII)
+	if err != nil || !ok {
+		return
+	}
+	plan := h.OpenPlan()
+	if len(plan) == 0 || len(plan) >= p.opts.Probe.MaxProbes || p.now().Sub(h.Updated) > resumeWindow {
+		return
+	}
+	t.obs = append(t.obs[:0], plan...)
+	t.first = plan[0].Time
+}
+
 func (p *Prober) runRound(ctx context.Context, t *tracked) {
+	if len(t.obs) == 0 {
+		p.resume(t)
+	}
 	round := len(t.obs) + 1
 	o := p.probeRound(ctx, t.name.ASCII, round)
 	if ctx.Err() != nil {

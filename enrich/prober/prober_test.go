@@ -439,3 +439,63 @@ func runProberNoShutdown(t *testing.T, opts Options, names []string) (*collector
 	col.wait(t)
 	return col, p
 }
+
+// TestPlanResumesAfterRestart: a domain interrupted after round 1 continues
+// with round 2 after a restart, keeping first_seen (and the detection ID).
+func TestPlanResumesAfterRestart(t *testing.T) {
+	w, s := startLab(t, 8)
+	path := filepath.Join(t.TempDir(), "state.db")
+	store, err := obsstore.Open(path, obsstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	var d dnslab.Domain
+	for _, x := range w.Domains() {
+		if x.Kind == dnslab.KindFastFlux {
+			d = x
+			break
+		}
+	}
+	opts := labOptions(s.Addr().String(), int(s.Addr().Port()))
+	opts.Store = store
+	opts.Interval = time.Hour
+	first := make(chan Result, 1)
+	opts.OnResult = func(r Result) { first <- r }
+	p1, _ := New(opts)
+	if err := p1.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	p1.Submit(Candidate{Name: d.Name, Reason: "resume", Priority: 5})
+	r1 := <-first
+	if r1.Round != 1 || r1.Final {
+		t.Fatalf("first run: round %d final %v", r1.Round, r1.Final)
+	}
+	if err := p1.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	opts.Interval = 20 * time.Millisecond
+	col := newCollector(1)
+	var rounds []int
+	var mu sync.Mutex
+	opts.OnResult = func(r Result) {
+		mu.Lock()
+		rounds = append(rounds, r.Round)
+		mu.Unlock()
+		col.on(r)
+	}
+	p2, _ := New(opts)
+	if err := p2.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	col.wait(t)
+	p2.Shutdown(context.Background())
+	r := col.final[d.Name]
+	if rounds[0] != 2 {
+		t.Errorf("after restart the rounds were %v, want to continue at 2", rounds)
+	}
+	if r.Detection == nil || r.Detection.FirstSeen != r1.Rounds[0].Time.Unix() {
+		t.Errorf("detection %+v, want first_seen of the first run's round", r.Detection)
+	}
+}
