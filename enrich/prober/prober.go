@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -383,6 +384,10 @@ func (p *Prober) Submit(c Candidate) error {
 	if err != nil || len(n) == 0 {
 		p.m.submitted.WithLabelValues("invalid").Inc()
 		return fmt.Errorf("prober: submit: %w: %v", ErrInvalid, err)
+	}
+	if _, err := netip.ParseAddr(n); err == nil || !strings.Contains(n, ".") {
+		p.m.submitted.WithLabelValues("invalid").Inc()
+		return fmt.Errorf("prober: submit %s: %w: an IP address or a single label", n, ErrInvalid)
 	}
 	if why := nameRefused(n, p.opts.DNS.InternalSuffixes); why != "" {
 		p.m.submitted.WithLabelValues("refused").Inc()

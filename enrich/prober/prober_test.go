@@ -258,6 +258,8 @@ func TestSubmitPolicy(t *testing.T) {
 		{"10.in-addr.arpa", ErrRefused},
 		{"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa", ErrRefused},
 		{"bad..name", ErrInvalid},
+		{"192.0.2.1", ErrInvalid},
+		{"wpad", ErrInvalid},
 		{"", ErrInvalid},
 		{"Example.BIZ.", nil},
 		{"example.biz", nil}, // merged
