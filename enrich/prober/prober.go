@@ -84,6 +84,9 @@ type Options struct {
 	Instance string
 	// ASN maps answers to ASNs; nil or empty: /16 diversity stands in.
 	ASN ASNLookup
+	// Cymru looks up addresses ASN does not know with Team Cymru's DNS
+	// service through the first resolver (config asn.cymru).
+	Cymru bool
 	// Store is optional.
 	Store Store
 	// OnResult receives every round's result, from worker goroutines
@@ -111,6 +114,7 @@ type Prober struct {
 	resolvers []netip.AddrPort
 	asn       ASNLookup
 	asnKnown  bool
+	cymru     *cymru
 	limits    *limits
 	t         *Transport
 	refusedNS atomic.Uint64
@@ -214,7 +218,10 @@ func New(opts Options) (*Prober, error) {
 	if p.asn == nil {
 		p.asn = noASN{}
 	}
-	p.asnKnown = p.asn.Len() > 0
+	p.asnKnown = p.asn.Len() > 0 || opts.Cymru
+	if opts.Cymru {
+		p.cymru = newCymru()
+	}
 	p.limits = newLimits(float64(pr.RateTotal), float64(pr.RatePerServer))
 	p.m = newMetrics(p)
 	if opts.Registerer != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -499,5 +500,48 @@ func TestPlanResumesAfterRestart(t *testing.T) {
 	}
 	if r.Detection == nil || r.Detection.FirstSeen != r1.Rounds[0].Time.Unix() {
 		t.Errorf("detection %+v, want first_seen of the first run's round", r.Detection)
+	}
+}
+
+// TestCymru: without an ASN database, Team Cymru's TXT service (played by
+// the lab from its embedded table) supplies the ASNs.
+func TestCymru(t *testing.T) {
+	w, s := startLab(t, 9)
+	opts := labOptions(s.Addr().String(), int(s.Addr().Port()))
+	opts.ASN = nil
+	opts.Cymru = true
+	col, p := runProber(t, opts, names(w))
+	checkWorld(t, w, col, true)
+	table := w.ASNTable()
+	for _, r := range col.final {
+		if r.Verdict.Features.NA > 0 && r.Verdict.Features.NASN == 0 {
+			t.Errorf("%s: no ASNs through Cymru", r.Domain.ASCII)
+		}
+		for _, o := range r.Rounds {
+			for _, a := range o.Answers {
+				if want, _ := table.Lookup(a.Addr); a.ASN != want {
+					t.Errorf("%s: AS%d via Cymru, table says AS%d", a.Addr, a.ASN, want)
+				}
+			}
+		}
+		if strings.Contains(strings.Join(r.Verdict.Reasons, ";"), "no ASN data") {
+			t.Errorf("%s: %q", r.Domain.ASCII, r.Verdict.Reasons)
+		}
+	}
+	_ = p
+}
+
+func TestCymruParse(t *testing.T) {
+	cases := map[string]uint32{"7922 | 24.0.0.0/12 | US | arin | 2001-01-01": 7922, "23028 7018 | 216.90.108.0/24 | US | arin |": 23028, "NA | x": 0, "": 0}
+	for in, want := range cases {
+		if got, ok := ParseCymruTXT(in); got != want || ok != (want != 0) {
+			t.Errorf("ParseCymruTXT(%q) = %d %v", in, got, ok)
+		}
+	}
+	if n := CymruName(mustAddr("24.1.2.3")); n != "3.2.1.24.origin.asn.cymru.com" {
+		t.Errorf("v4 name %s", n)
+	}
+	if n := CymruName(mustAddr("2001:db8::1")); n != "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.origin6.asn.cymru.com" {
+		t.Errorf("v6 name %s", n)
 	}
 }

@@ -232,6 +232,9 @@ func (s *Server) answer(req *dns.Msg) *dns.Msg {
 		return m
 	}
 	name := strings.ToLower(strings.TrimSuffix(q.Name, "."))
+	if rest, ok := strings.CutSuffix(name, ".origin.asn.cymru.com"); ok {
+		return s.cymru(m, q, rest)
+	}
 	i, ok := s.world.zoneOf(name)
 	if !ok {
 		m.Rcode = dns.RcodeNameError
@@ -276,6 +279,32 @@ func (s *Server) answer(req *dns.Msg) *dns.Msg {
 	default:
 		m.Rcode = dns.RcodeNameError
 		m.Ns = []dns.RR{soa(d, zone)}
+	}
+	return m
+}
+
+// cymru plays Team Cymru's origin.asn.cymru.com zone from the embedded
+// ASN table: "ASN | prefix | CC | registry | date" for reversed IPv4 names.
+func (s *Server) cymru(m *dns.Msg, q dns.Question, rev string) *dns.Msg {
+	m.Authoritative = true
+	parts := strings.Split(rev, ".")
+	if len(parts) != 4 {
+		m.Rcode = dns.RcodeNameError
+		return m
+	}
+	a, err := netip.ParseAddr(parts[3] + "." + parts[2] + "." + parts[1] + "." + parts[0])
+	if err != nil {
+		m.Rcode = dns.RcodeNameError
+		return m
+	}
+	n, ok := s.world.table.Lookup(a)
+	if !ok {
+		m.Rcode = dns.RcodeNameError
+		return m
+	}
+	if q.Qtype == dns.TypeTXT {
+		p, _ := a.Prefix(24)
+		m.Answer = []dns.RR{&dns.TXT{Hdr: hdr(q.Name, dns.TypeTXT, 14400), Txt: []string{fmt.Sprintf("%d | %s | ZZ | lab | 2026-01-01", n, p)}}}
 	}
 	return m
 }
