@@ -176,7 +176,7 @@ func (d *Daemon) build() error {
 		return err
 	}
 	d.pl, err = pipeline.New(pipeline.Config{Instance: cfg.Instance, Index: cfg.Splunk.HEC.Index, SuppressWindow: cfg.Detect.SuppressWindow.D(),
-		DGAThreshold: cfg.Detect.DGAThreshold, ProbeSample: cfg.Probe.SampleEvents, Lookback: cfg.Detect.FlowLookback.D()},
+		DGAThreshold: cfg.Detect.DGAThreshold, ProbeSample: cfg.Probe.SampleEvents, Lookback: cfg.Detect.FlowLookback.D(), SaveInCommit: true},
 		pipeline.Deps{Sender: d.w, Hosts: hostDetector{d.nx}, Scorer: d.model, Prober: probeQueue{d.pr}, Lookback: d.lookback(),
 			Allow: func() pipeline.Allowlist { return d.currentAllow() }, Watch: func() pipeline.Allowlist { return d.currentWatch() },
 			State: state, Logger: log.With("part", "pipeline"), Registry: reg})
@@ -267,6 +267,9 @@ func (d *Daemon) shutdown(cancelRun context.CancelFunc, wg *sync.WaitGroup) {
 		d.log.Warn("hec shutdown", "err", err)
 	}
 	_ = d.admin.Shutdown(sctx)
+	if err := d.pl.Flush(); err != nil {
+		d.log.Warn("saving detector state", "err", err)
+	}
 	if err := d.db.Close(); err != nil {
 		d.log.Warn("closing state", "err", err)
 	}
