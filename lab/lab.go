@@ -408,7 +408,7 @@ func banner(w io.Writer, info Info, o Options) {
 type table struct {
 	w    io.Writer
 	seen map[string]bool
-	n    int
+	next int // store position read up to
 }
 
 func (t *table) header() {
@@ -416,8 +416,12 @@ func (t *table) header() {
 }
 
 func (t *table) print(st *splunkemu.Store) {
-	evs := st.Select(func(e *splunkemu.Event) bool { return e.Sourcetype == schema.SourcetypeDetection })
+	evs, next := st.From(t.next)
+	t.next = next
 	for _, e := range evs {
+		if e.Sourcetype != schema.SourcetypeDetection {
+			continue
+		}
 		var d schema.Detection
 		if json.Unmarshal(e.Raw, &d) != nil {
 			continue
@@ -427,7 +431,6 @@ func (t *table) print(st *splunkemu.Store) {
 			continue
 		}
 		t.seen[k] = true
-		t.n++
 		host := d.Src
 		if host == "" {
 			host = "-"

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/fluxhunt/fluxhunt/schema"
@@ -19,7 +18,7 @@ import (
 // Config bounds the tables.
 type Config struct {
 	MaxAddrs    int           // flux addresses remembered (default 200,000)
-	MaxPassive  int           // candidate domains whose passive answers are kept (default 50,000)
+	MaxPassive  int           // candidate domains whose passive answers are kept (default 20,000)
 	MaxContacts int           // open (host, domain) contacts (default 100,000)
 	MaxResolved int           // (host, address) -> domain resolutions kept (default 200,000)
 	AddrTTL     time.Duration // an address leaves the table this long after it was last seen for the domain (default 7 d)
@@ -30,7 +29,7 @@ func (c Config) withDefaults() Config {
 		c.MaxAddrs = 200_000
 	}
 	if c.MaxPassive <= 0 {
-		c.MaxPassive = 50_000
+		c.MaxPassive = 20_000
 	}
 	if c.MaxContacts <= 0 {
 		c.MaxContacts = 100_000
@@ -43,6 +42,9 @@ func (c Config) withDefaults() Config {
 	}
 	return c
 }
+
+// maxPassivePerDomain bounds the passive answers kept per candidate.
+const maxPassivePerDomain = 256
 
 type addrRef struct {
 	Domain string
@@ -67,13 +69,16 @@ type Contact struct {
 	changed  bool
 }
 
+// snapshot is what survives a restart: flux addresses and domains, the
+// passive answers of candidates, the open contacts. The hosts' own
+// resolutions are a cache rebuilt from the next DNS rows (persisting them
+// would rewrite a table of every (host, address) pair at each window).
 type snapshot struct {
 	Addrs    map[string]addrRef          `json:"addrs"`
 	Domains  []string                    `json:"domains"`
 	Passive  map[string]map[string]int64 `json:"passive"`
 	Order    []string                    `json:"order"`
 	Contacts []*Contact                  `json:"contacts"`
-	Resolved []string                    `json:"resolved"` // "src|addr|domain", oldest first
 }
 
 // MarshalJSON snapshots the table for persistence.
@@ -100,9 +105,6 @@ func (t *Table) MarshalJSON() ([]byte, error) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		s.Contacts = append(s.Contacts, t.contacts[k])
-	}
-	for _, k := range t.resolvedQ {
-		s.Resolved = append(s.Resolved, k+"|"+t.resolved[k])
 	}
 	return json.Marshal(s)
 }
@@ -137,17 +139,7 @@ func (t *Table) UnmarshalJSON(b []byte) error {
 	for _, c := range s.Contacts {
 		t.contacts[c.Src+"|"+c.Domain] = c
 	}
-	for _, r := range s.Resolved {
-		i := strings.LastIndexByte(r, '|')
-		if i < 0 {
-			continue
-		}
-		k := r[:i]
-		if _, ok := t.resolved[k]; !ok {
-			t.resolvedQ = append(t.resolvedQ, k)
-		}
-		t.resolved[k] = r[i+1:]
-	}
+
 	return nil
 }
 
@@ -212,7 +204,7 @@ func (t *Table) NotePassive(src, domain string, answers []string, at time.Time) 
 		t.passiveQ = append(t.passiveQ, domain)
 	}
 	for _, a := range parseAddrs(answers) {
-		if len(m) < 1024 {
+		if len(m) < maxPassivePerDomain {
 			m[a] = at.Unix()
 		}
 	}
