@@ -248,9 +248,9 @@ func TestBadTokenLosesNothing(t *testing.T) {
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		var dl struct {
-			DeadLetter DeadLetter     `json:"dead_letter"`
-			Event      any            `json:"event"`
-			Sourcetype string         `json:"sourcetype"`
+			DeadLetter DeadLetter `json:"dead_letter"`
+			Event      any        `json:"event"`
+			Sourcetype string     `json:"sourcetype"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &dl); err != nil {
 			t.Fatal(err)
@@ -275,7 +275,7 @@ func TestDisabledTokenAndIndexStatus(t *testing.T) {
 	emu := startEmu(t)
 	for _, tc := range []struct {
 		token, index, want string
-		code             int
+		code               int
 	}{
 		{"disabled", "fluxhunt", "Token disabled", 1},
 		{goodToken, "secret", "Incorrect index", 7},
