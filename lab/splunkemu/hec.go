@@ -240,6 +240,11 @@ func (a *hecAPI) serveEvent(w http.ResponseWriter, r *http.Request) {
 		hecReset(w)
 		return
 	}
+	okCode := HECSuccess
+	if act.busyCode == HECQueueNearCapacity || act.busyCode == HECAckNearCapacity {
+		// 200 "near capacity": the events are taken; the sender should slow down.
+		okCode, act.busyCode = act.busyCode, 0
+	}
 	if act.busyCode != 0 {
 		if act.retryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(act.retryAfter))
@@ -287,7 +292,7 @@ func (a *hecAPI) serveEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !t.UseACK {
-		hecReply(w, HECSuccess, nil)
+		hecReply(w, okCode, nil)
 		return
 	}
 	a.mu.Lock()
@@ -304,7 +309,7 @@ func (a *hecAPI) serveEvent(w http.ResponseWriter, r *http.Request) {
 		a.lostAckEvents += int64(len(evs))
 	}
 	a.mu.Unlock()
-	hecReply(w, HECSuccess, map[string]any{"ackId": id})
+	hecReply(w, okCode, map[string]any{"ackId": id})
 }
 
 var errHECTooLarge = errors.New("body exceeds max_content_length")
