@@ -323,7 +323,9 @@ func (w *Writer) deliver(ctx context.Context, b *batch) {
 			w.c.sent.Add(int64(len(b.keys)))
 			if w.o.HEC.Ack {
 				if !r.hasAck {
-					w.log.Warn("hec: ack is on but HEC answered without an ackId; counting the request as delivered", "url", ep.display)
+					if w.noAckWarned.CompareAndSwap(false, true) {
+						w.log.Warn("hec: splunk.hec.ack is on but HEC answers without an ackId (indexer acknowledgement off on the token?); a 200 counts as delivered", "url", ep.display)
+					}
 					w.delivered(b.keys)
 					return
 				}

@@ -2,14 +2,13 @@ package hec
 
 import (
 	"context"
-	"os"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
 )
 
 func BenchmarkSpoolAppend(b *testing.B) {
-	db, err := bolt.Open(b.TempDir()+"/s.db", 0o600, &bolt.Options{NoFreelistSync: true, FreelistType: bolt.FreelistMapType, NoSync: os.Getenv("NOSYNC") == "1"})
+	db, err := bolt.Open(b.TempDir()+"/s.db", 0o600, &bolt.Options{NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -4,10 +4,13 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -326,5 +329,37 @@ func TestRetryAfterHonoured(t *testing.T) {
 	// Back-off alone would wait at most RetryWaitMax (100ms) here.
 	if second < 900*time.Millisecond {
 		t.Fatalf("retried after %s despite Retry-After: 1", second)
+	}
+}
+
+// TestCAFile: HEC serving a self-signed certificate is trusted through
+// ca_file, and refused without it.
+func TestCAFile(t *testing.T) {
+	f := &fakeHEC{handler: func(int, []map[string]any, *http.Request) (int, string) {
+		return 200, `{"text":"Success","code":0}`
+	}}
+	srv := httptest.NewUnstartedServer(f)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	defer srv.Close()
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := testOptions(t, dir, goodToken, srv.URL)
+	o.HEC.CAFile = ca
+	w := mustWriter(t, o)
+	_ = w.Start(context.Background())
+	_ = w.Send(context.Background(), testEvent(1))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Without the CA the certificate is refused (never delivered).
+	res := Check(context.Background(), testOptions(t, t.TempDir(), goodToken, srv.URL).HEC, testEvent(2), nil)
+	if len(res) != 1 || res[0].OK || !strings.Contains(res[0].Detail, "certificate") {
+		t.Fatalf("check without ca_file: %+v", res)
 	}
 }

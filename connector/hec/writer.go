@@ -107,9 +107,10 @@ type Writer struct {
 	m       *metrics
 	workers int
 
-	rr       atomic.Uint64
-	slowNano atomic.Int64 // pause before each request while HEC says "near capacity"
-	flushing atomic.Int32
+	rr          atomic.Uint64
+	slowNano    atomic.Int64 // pause before each request while HEC says "near capacity"
+	flushing    atomic.Int32
+	noAckWarned atomic.Bool
 
 	resendMu sync.Mutex
 	resend   [][]uint64
