@@ -162,6 +162,9 @@ func TestOutageMemoryBounded(t *testing.T) {
 	if st.SpoolEvents != n {
 		t.Fatalf("spool holds %d events, want %d", st.SpoolEvents, n)
 	}
+	if !strings.Contains(st.LastError, "Server is shutting down (HEC code 23, HTTP 503)") {
+		t.Fatalf("last error during the outage %q", st.LastError)
+	}
 	if st.Sent != 0 || st.SpoolBytes < 100<<20 {
 		t.Fatalf("during the outage: sent %d, spool %d bytes; want 0 sent and >100 MiB on disk", st.Sent, st.SpoolBytes)
 	}

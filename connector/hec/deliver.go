@@ -339,6 +339,7 @@ func (w *Writer) deliver(ctx context.Context, b *batch) {
 			ep.mu.Lock()
 			ep.down = time.Now().Add(d)
 			ep.mu.Unlock()
+			w.setLastError(r.describe(ep))
 			w.log.Debug("hec: retrying", "error", r.describe(ep), "after", d, "events", len(b.keys))
 			attempt++
 			// Fail over at once when another URL is up; else wait.

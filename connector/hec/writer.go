@@ -89,6 +89,9 @@ type Stats struct {
 	SpoolEvents  int64
 	SpoolBytes   int64
 	Status       Status
+	// LastError is the last retryable failure (network, 5xx, 429, busy
+	// codes) while it lasts; "" once a request succeeds again.
+	LastError string
 }
 
 // Writer is the HEC writer. Send may be called before Start (events wait in
@@ -121,8 +124,9 @@ type Writer struct {
 		spooled, sent, acked, delivered, dead, dropped, resent atomic.Int64
 	}
 
-	stMu   sync.Mutex
-	status Status
+	stMu    sync.Mutex
+	status  Status
+	lastErr string
 
 	life     sync.Mutex
 	started  bool
@@ -439,12 +443,25 @@ func (w *Writer) Stats() Stats {
 		Spooled: w.c.spooled.Load(), Sent: w.c.sent.Load(), Acked: w.c.acked.Load(),
 		Delivered: w.c.delivered.Load(), DeadLettered: w.c.dead.Load(), Dropped: w.c.dropped.Load(),
 		Resent: w.c.resent.Load(), SpoolEvents: w.sp.count.Load(), SpoolBytes: w.sp.bytes.Load(),
-		Status: w.Status(),
+		Status: w.Status(), LastError: w.lastError(),
 	}
+}
+
+func (w *Writer) lastError() string {
+	w.stMu.Lock()
+	defer w.stMu.Unlock()
+	return w.lastErr
+}
+
+func (w *Writer) setLastError(s string) {
+	w.stMu.Lock()
+	w.lastErr = s
+	w.stMu.Unlock()
 }
 
 func (w *Writer) setOK() {
 	w.stMu.Lock()
+	w.lastErr = ""
 	was := w.status
 	if !was.OK {
 		w.status = Status{OK: true, Code: -1, Since: w.o.Now()}
