@@ -200,33 +200,37 @@ func fieldMap(c *Config) map[string]reflect.Value {
 }
 
 func suggest(key string, fields map[string]reflect.Value) string {
-	parent := ""
-	if i := strings.LastIndexByte(key, '.'); i >= 0 {
-		parent = key[:i+1]
-	}
-	var near []string
-	for k := range fields {
-		if strings.HasPrefix(k, parent) && !strings.Contains(k[len(parent):], ".") {
-			near = append(near, k[len(parent):])
+	// The deepest known section that holds the key, and its children.
+	parts := strings.Split(key, ".")
+	for depth := len(parts) - 1; depth >= 0; depth-- {
+		parent := strings.Join(parts[:depth], ".")
+		prefix := parent
+		if prefix != "" {
+			prefix += "."
 		}
-	}
-	if len(near) == 0 {
 		seen := map[string]bool{}
+		var near []string
 		for k := range fields {
-			top, _, _ := strings.Cut(k, ".")
-			if !seen[top] {
-				seen[top] = true
-				near = append(near, top)
+			if !strings.HasPrefix(k, prefix) {
+				continue
+			}
+			child, _, _ := strings.Cut(k[len(prefix):], ".")
+			if !seen[child] {
+				seen[child] = true
+				near = append(near, child)
 			}
 		}
-		parent = ""
+		if len(near) == 0 {
+			continue
+		}
+		sort.Strings(near)
+		where := parent
+		if where == "" {
+			where = "top level"
+		}
+		return fmt.Sprintf(" (keys under %s: %s)", where, strings.Join(near, ", "))
 	}
-	sort.Strings(near)
-	where := "top level"
-	if parent != "" {
-		where = strings.TrimSuffix(parent, ".")
-	}
-	return fmt.Sprintf(" (keys under %s: %s)", where, strings.Join(near, ", "))
+	return ""
 }
 
 func scalarString(v any) (string, error) {

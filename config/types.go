@@ -110,6 +110,7 @@ type Probe struct {
 	RatePerServer Rate     `koanf:"rate_per_server"`
 	MaxProbes     int      `koanf:"max_probes"`
 	MinInterval   Duration `koanf:"min_interval"`
+	FixedInterval Duration `koanf:"fixed_interval"` // 0: rounds max(TTL, min_interval) apart; set: exactly this (labs, tests)
 	QueueSize     int      `koanf:"queue_size"`
 	MaxDomains    int      `koanf:"max_domains"` // observation store bound
 	Retention     Duration `koanf:"retention"`

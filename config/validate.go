@@ -171,6 +171,8 @@ func (c *Config) finish() ([]string, error) {
 		return nil, verr("probe.max_probes", "%d is out of range: want 1 to 50", pr.MaxProbes)
 	case pr.MinInterval.D() < 100*time.Millisecond:
 		return nil, verr("probe.min_interval", "%s is too short: want at least 100ms", pr.MinInterval)
+	case pr.FixedInterval < 0:
+		return nil, verr("probe.fixed_interval", "must not be negative (0: max(TTL, min_interval))")
 	case pr.QueueSize < 1 || pr.QueueSize > 10_000_000:
 		return nil, verr("probe.queue_size", "%d is out of range: want 1 to 10000000", pr.QueueSize)
 	case pr.MaxDomains < 1 || pr.MaxDomains > 100_000_000:

@@ -127,14 +127,14 @@ func TestParseDNSRow(t *testing.T) {
 	got, _ := json.MarshalIndent(r, "", "  ")
 	golden(t, "dnsrow.json", append(got, '\n'))
 	bads := map[string]string{
-		`{"src":"h","query":"a.com","reply_code":"0"}`:                                     "field _time: missing",
-		`{"_time":"x","src":"h","query":"a.com","reply_code":"0"}`:                         "field _time: not epoch",
-		`{"_time":"1","src":["a","b"],"query":"a.com","reply_code":"0"}`:                   "field src: 2 different values",
-		`{"_time":"1","src":"h","query":"a..com","reply_code":"0"}`:                        "field query: invalid domain name",
-		`{"_time":"1","src":"h","query":"a.com","reply_code":"weird"}`:                     "field reply_code: unknown reply code",
-		`{"_time":"1","src":"h","query":"a.com","reply_code":"0","ttl":"-5"}`:              "field ttl",
-		`{"_time":"1","src":"h","query":"a.com","reply_code":"0","count":{"a":1}}`:         "field count: nested object",
-		`{"_time":"1","src":"h","query":"a.com","reply_code":"0","count":"many"}`:          "field count: not a number",
+		`{"src":"h","query":"a.com","reply_code":"0"}`:                                           "field _time: missing",
+		`{"_time":"x","src":"h","query":"a.com","reply_code":"0"}`:                               "field _time: not epoch",
+		`{"_time":"1","src":["a","b"],"query":"a.com","reply_code":"0"}`:                         "field src: 2 different values",
+		`{"_time":"1","src":"h","query":"a..com","reply_code":"0"}`:                              "field query: invalid domain name",
+		`{"_time":"1","src":"h","query":"a.com","reply_code":"weird"}`:                           "field reply_code: unknown reply code",
+		`{"_time":"1","src":"h","query":"a.com","reply_code":"0","ttl":"-5"}`:                    "field ttl",
+		`{"_time":"1","src":"h","query":"a.com","reply_code":"0","count":{"a":1}}`:               "field count: nested object",
+		`{"_time":"1","src":"h","query":"a.com","reply_code":"0","count":"many"}`:                "field count: not a number",
 		`{"_time":"1","src":"h","query":"` + strings.Repeat("a", 70) + `.com","reply_code":"0"}`: "label of 70 bytes",
 	}
 	for in, want := range bads {

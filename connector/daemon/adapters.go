@@ -1,0 +1,92 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/fluxhunt/fluxhunt/connector/poll"
+	"github.com/fluxhunt/fluxhunt/connector/search"
+	"github.com/fluxhunt/fluxhunt/detect/nxdomain"
+	"github.com/fluxhunt/fluxhunt/enrich/prober"
+	"github.com/fluxhunt/fluxhunt/schema"
+)
+
+// hostDetector adapts the NXDOMAIN detector (row at a time, binary state)
+// to the pipeline (window at a time, JSON state).
+type hostDetector struct{ d *nxdomain.Detector }
+
+func (h hostDetector) Observe(rows []schema.DNSRow, _ time.Time) []schema.Detection {
+	var out []schema.Detection
+	for _, r := range rows {
+		out = append(out, h.d.Observe(r)...)
+	}
+	return out
+}
+
+func (h hostDetector) MarshalJSON() ([]byte, error) {
+	b, err := h.d.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	return []byte(fmt.Sprintf("%q", b)), nil
+}
+
+func (h hostDetector) UnmarshalJSON(b []byte) error {
+	var s string
+	if _, err := fmt.Sscanf(string(b), "%q", &s); err != nil {
+		return fmt.Errorf("nxdomain state: %w", err)
+	}
+	return h.d.UnmarshalBinary([]byte(s))
+}
+
+// probeQueue adapts the prober's Submit.
+type probeQueue struct{ p *prober.Prober }
+
+func (q probeQueue) Submit(domain, reason string, priority float64) bool {
+	prio := prober.PriorityLowTTL
+	switch {
+	case priority >= 1:
+		prio = prober.PriorityWatchlist
+	case priority >= 0.8:
+		prio = prober.PriorityDGA
+	}
+	err := q.p.Submit(prober.Candidate{Name: domain, Reason: reason, Priority: prio})
+	return err == nil
+}
+
+// lookback searches Splunk for flows to a fast-flux domain's addresses
+// before the domain was classified, pushed down to the indexers.
+type lookback struct{ c *search.Client }
+
+func (l lookback) LookbackFlows(ctx context.Context, addrs []netip.Addr, earliest, latest time.Time) ([]schema.FlowRow, error) {
+	if len(addrs) > 500 {
+		addrs = addrs[:500]
+	}
+	terms := make([]string, len(addrs))
+	for i, a := range addrs {
+		terms[i] = fmt.Sprintf("dest=%q", a.String())
+	}
+	q := search.Query{
+		Search: "search `fluxhunt_flow_source` (" + strings.Join(terms, " OR ") + ")" +
+			" | stats min(_time) as _time sum(bytes) as bytes sum(packets) as packets count by src dest dest_port transport",
+		EarliestTime: earliest, LatestTime: latest,
+	}
+	var rows []schema.FlowRow
+	_, err := l.c.Search(ctx, q, func(f schema.Fields) error {
+		if r, err := schema.ParseFlowRow(f); err == nil {
+			rows = append(rows, r)
+		}
+		return nil
+	})
+	return rows, err
+}
+
+// consumer hands poll windows to the pipeline.
+type consumer struct{ d *Daemon }
+
+func (c consumer) ConsumeWindow(ctx context.Context, w poll.Window, dns []schema.DNSRow, flows []schema.FlowRow) error {
+	return c.d.pl.ConsumeWindow(ctx, w.Start, w.End, dns, flows)
+}

@@ -1,0 +1,406 @@
+// Package pipeline joins fluxhunt's parts: it takes each poll window's DNS
+// and flow rows, runs the host detectors, picks probe candidates, confirms
+// fast flux with flows, gives every finding its identity (detection_id,
+// revision) and suppression, and hands what is news to the HEC writer. A
+// window is accepted (and the poller's checkpoint may advance) only after
+// every detection it caused is durably spooled and the detector state is
+// saved, so a restart neither forgets nor re-emits.
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fluxhunt/fluxhunt/detect/fluxcontact"
+	"github.com/fluxhunt/fluxhunt/detect/suppress"
+	"github.com/fluxhunt/fluxhunt/schema"
+)
+
+// Sender takes an event for delivery; it returns once the event is durable
+// (spooled), or an error.
+type Sender interface {
+	Send(ctx context.Context, ev schema.Envelope) error
+}
+
+// HostDetector is the per-host NXDOMAIN/DGA detector: it takes a window's
+// DNS rows and returns detections; its state is a JSON snapshot.
+type HostDetector interface {
+	Observe(rows []schema.DNSRow, now time.Time) []schema.Detection
+	json.Marshaler
+	json.Unmarshaler
+}
+
+// NameScorer scores one normalised name for being generated.
+type NameScorer interface {
+	ScoreName(n schema.Name) (float64, bool)
+	Threshold() float64
+}
+
+// ProbeQueue takes probe candidates. Submit reports whether the domain was
+// queued (false: already queued, refused, or the queue is full).
+type ProbeQueue interface {
+	Submit(domain, reason string, priority float64) bool
+}
+
+// FlowLookback finds flows to addresses in the past (a pushed-down search
+// in Splunk), for contacts made before a domain was classified.
+type FlowLookback interface {
+	LookbackFlows(ctx context.Context, addrs []netip.Addr, earliest, latest time.Time) ([]schema.FlowRow, error)
+}
+
+// Allowlist says which names and hosts are never news.
+type Allowlist interface {
+	MatchName(ascii string) bool
+	MatchHost(src string) bool
+}
+
+// StateStore persists the detector snapshots.
+type StateStore interface {
+	Put(key string, value []byte) error
+	Get(key string) ([]byte, error) // nil, nil when absent
+}
+
+// Config tunes the pipeline.
+type Config struct {
+	Instance       string
+	Index          string
+	SuppressWindow time.Duration
+	// Candidate selection from passive DNS rows.
+	CandidateMaxTTL     int64 // rows answering with TTL at most this... (default 300 s)
+	CandidateMinAnswers int   // ...and at least this many addresses (default 3)
+	DGAThreshold        float64
+	Lookback            time.Duration // flow look-back on a new fast-flux domain (default 6 h; 0 with nil FlowLookback)
+	ProbeSample         float64       // share of probe rounds written as fluxhunt:probe (default 1)
+}
+
+// Deps are the parts the pipeline drives. Scorer, Prober, Lookback, Allow
+// and State may be nil.
+type Deps struct {
+	Sender   Sender
+	Hosts    HostDetector
+	Scorer   NameScorer
+	Prober   ProbeQueue
+	Lookback FlowLookback
+	Allow    func() Allowlist // the current allowlist (file + Splunk lookup), read each window
+	Watch    func() Allowlist // the current watchlist: names always probed
+	State    StateStore
+	Logger   *slog.Logger
+	Registry prometheus.Registerer
+}
+
+// Pipeline is safe for concurrent use: windows from the poller and results
+// from the prober are serialised.
+type Pipeline struct {
+	cfg  Config
+	deps Deps
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	tracker *suppress.Tracker
+	flux    *fluxcontact.Table
+
+	m metrics
+}
+
+type metrics struct {
+	windows    prometheus.Counter
+	rowsDNS    prometheus.Counter
+	rowsFlow   prometheus.Counter
+	allowed    prometheus.Counter
+	candidates prometheus.Counter
+	detections *prometheus.CounterVec // by detection_type
+	suppressed *prometheus.CounterVec
+	errors     *prometheus.CounterVec // by stage
+}
+
+const (
+	stateTracker = "suppress"
+	stateFlux    = "fluxcontact"
+	stateHosts   = "hosts"
+)
+
+// New builds a pipeline and restores its state.
+func New(cfg Config, deps Deps) (*Pipeline, error) {
+	if deps.Sender == nil || deps.Hosts == nil {
+		return nil, errors.New("pipeline: Sender and Hosts are required")
+	}
+	if cfg.SuppressWindow <= 0 {
+		cfg.SuppressWindow = 6 * time.Hour
+	}
+	if cfg.CandidateMaxTTL <= 0 {
+		cfg.CandidateMaxTTL = 300
+	}
+	if cfg.CandidateMinAnswers <= 0 {
+		cfg.CandidateMinAnswers = 3
+	}
+	if cfg.Lookback <= 0 {
+		cfg.Lookback = 6 * time.Hour
+	}
+	if cfg.ProbeSample <= 0 {
+		cfg.ProbeSample = 1
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Registry == nil {
+		deps.Registry = prometheus.NewRegistry()
+	}
+	p := &Pipeline{
+		cfg: cfg, deps: deps, log: deps.Logger,
+		tracker: suppress.New(suppress.Config{Window: cfg.SuppressWindow}),
+		flux:    fluxcontact.New(fluxcontact.Config{}),
+	}
+	f := prometheus.WrapRegistererWithPrefix("fluxhunt_pipeline_", deps.Registry)
+	p.m = metrics{
+		windows:    prometheus.NewCounter(prometheus.CounterOpts{Name: "windows_total", Help: "Poll windows accepted."}),
+		rowsDNS:    prometheus.NewCounter(prometheus.CounterOpts{Name: "dns_rows_total", Help: "DNS rows processed."}),
+		rowsFlow:   prometheus.NewCounter(prometheus.CounterOpts{Name: "flow_rows_total", Help: "Flow rows processed."}),
+		allowed:    prometheus.NewCounter(prometheus.CounterOpts{Name: "allowlisted_rows_total", Help: "DNS rows dropped by the allowlist."}),
+		candidates: prometheus.NewCounter(prometheus.CounterOpts{Name: "probe_candidates_total", Help: "Domains queued for probing."}),
+		detections: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "detections_total", Help: "Detections emitted, by type."}, []string{"detection_type"}),
+		suppressed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "suppressed_total", Help: "Detections suppressed (unchanged within the window or allowlisted), by type."}, []string{"detection_type"}),
+		errors:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "errors_total", Help: "Errors, by stage."}, []string{"stage"}),
+	}
+	for _, c := range []prometheus.Collector{p.m.windows, p.m.rowsDNS, p.m.rowsFlow, p.m.allowed, p.m.candidates, p.m.detections, p.m.suppressed, p.m.errors} {
+		if err := f.Register(c); err != nil {
+			return nil, fmt.Errorf("pipeline: register metrics: %w", err)
+		}
+	}
+	if err := p.restore(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Pipeline) restore() error {
+	if p.deps.State == nil {
+		return nil
+	}
+	for _, s := range []struct {
+		key string
+		v   json.Unmarshaler
+	}{{stateTracker, p.tracker}, {stateFlux, p.flux}, {stateHosts, p.deps.Hosts}} {
+		b, err := p.deps.State.Get(s.key)
+		if err != nil {
+			return fmt.Errorf("pipeline: restore %s: %w", s.key, err)
+		}
+		if b == nil {
+			continue
+		}
+		if err := s.v.UnmarshalJSON(b); err != nil {
+			return fmt.Errorf("pipeline: restore %s: %w", s.key, err)
+		}
+	}
+	return nil
+}
+
+func (p *Pipeline) save() error {
+	if p.deps.State == nil {
+		return nil
+	}
+	for _, s := range []struct {
+		key string
+		v   json.Marshaler
+	}{{stateTracker, p.tracker}, {stateFlux, p.flux}, {stateHosts, p.deps.Hosts}} {
+		b, err := s.v.MarshalJSON()
+		if err != nil {
+			return fmt.Errorf("pipeline: save %s: %w", s.key, err)
+		}
+		if err := p.deps.State.Put(s.key, b); err != nil {
+			return fmt.Errorf("pipeline: save %s: %w", s.key, err)
+		}
+	}
+	return nil
+}
+
+// ConsumeWindow processes one poll window [start, end). It returns nil only
+// when every resulting detection is spooled and the state saved: then the
+// poller may advance its checkpoint.
+func (p *Pipeline) ConsumeWindow(ctx context.Context, start, end time.Time, dns []schema.DNSRow, flows []schema.FlowRow) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	allow := p.allow()
+	kept := dns[:0:0]
+	for i := range dns {
+		r := &dns[i]
+		if allow != nil && (allow.MatchHost(r.Src) || allow.MatchName(r.Query.ASCII)) {
+			p.m.allowed.Inc()
+			continue
+		}
+		kept = append(kept, *r)
+	}
+	p.m.rowsDNS.Add(float64(len(dns)))
+	p.m.rowsFlow.Add(float64(len(flows)))
+	dets := p.deps.Hosts.Observe(kept, end)
+	p.pickCandidates(kept, end)
+	var keptFlows []schema.FlowRow
+	for _, f := range flows {
+		if allow != nil && allow.MatchHost(f.Src) {
+			continue
+		}
+		keptFlows = append(keptFlows, f)
+	}
+	dets = append(dets, p.flux.Observe(keptFlows, end)...)
+	if err := p.emit(ctx, dets, end, allow); err != nil {
+		return err
+	}
+	if err := p.save(); err != nil {
+		p.m.errors.WithLabelValues("state").Inc()
+		return err
+	}
+	p.m.windows.Inc()
+	return nil
+}
+
+func (p *Pipeline) allow() Allowlist {
+	if p.deps.Allow == nil {
+		return nil
+	}
+	return p.deps.Allow()
+}
+
+// pickCandidates queues resolved names worth probing: low TTL with many
+// addresses (FluxBuster's filter), DGA-looking names that resolved, and the
+// watchlist; it records their passive answers for flow confirmation.
+func (p *Pipeline) pickCandidates(rows []schema.DNSRow, now time.Time) {
+	var watch Allowlist
+	if p.deps.Watch != nil {
+		watch = p.deps.Watch()
+	}
+	threshold := p.cfg.DGAThreshold
+	if threshold == 0 && p.deps.Scorer != nil {
+		threshold = p.deps.Scorer.Threshold()
+	}
+	for i := range rows {
+		r := &rows[i]
+		if r.ReplyCode != schema.RCodeNoError || len(r.Answers) == 0 {
+			continue
+		}
+		if r.RecordType != "" && r.RecordType != "A" && r.RecordType != "AAAA" {
+			continue
+		}
+		name := r.Query.ASCII
+		addrs := 0
+		for _, a := range r.Answers {
+			if _, err := netip.ParseAddr(a); err == nil {
+				addrs++
+			}
+		}
+		reason, prio := "", 0.0
+		switch {
+		case watch != nil && watch.MatchName(name):
+			reason, prio = "on the watchlist", 1
+		case r.TTL >= 0 && r.TTL <= p.cfg.CandidateMaxTTL && addrs >= p.cfg.CandidateMinAnswers:
+			reason, prio = fmt.Sprintf("TTL %d s with %d addresses", r.TTL, addrs), 0.5
+		case r.TTL >= 0 && r.TTL <= 30 && addrs >= 1:
+			reason, prio = fmt.Sprintf("TTL %d s", r.TTL), 0.3
+		}
+		if reason == "" && p.deps.Scorer != nil {
+			if s, ok := p.deps.Scorer.ScoreName(r.Query); ok && s >= threshold {
+				reason, prio = fmt.Sprintf("generated-looking name (DGA score %.2f) that resolved", s), 0.8
+			}
+		}
+		if reason == "" {
+			if p.flux.IsFlux(name) {
+				p.flux.NotePassive(name, r.Answers, now)
+			}
+			continue
+		}
+		p.flux.NotePassive(name, r.Answers, now)
+		if p.deps.Prober != nil && p.deps.Prober.Submit(name, reason, prio) {
+			p.m.candidates.Inc()
+		}
+	}
+}
+
+// emit admits detections through the tracker and spools what is news.
+func (p *Pipeline) emit(ctx context.Context, dets []schema.Detection, now time.Time, allow Allowlist) error {
+	sort.SliceStable(dets, func(i, j int) bool {
+		if dets[i].DetectionType != dets[j].DetectionType {
+			return dets[i].DetectionType < dets[j].DetectionType
+		}
+		return suppress.Subject(&dets[i]) < suppress.Subject(&dets[j])
+	})
+	for _, d := range dets {
+		if allow != nil && ((d.Domain != "" && allow.MatchName(d.Domain)) || (d.Src != "" && allow.MatchHost(d.Src))) {
+			p.m.suppressed.WithLabelValues(d.DetectionType).Inc()
+			continue
+		}
+		out, ok := p.tracker.Admit(d, now)
+		if !ok {
+			p.m.suppressed.WithLabelValues(d.DetectionType).Inc()
+			continue
+		}
+		ev := schema.Envelope{
+			Time:       float64(max(out.LastSeen, out.FirstSeen)),
+			Host:       p.cfg.Instance,
+			Source:     schema.Source,
+			Sourcetype: schema.SourcetypeDetection,
+			Index:      p.cfg.Index,
+			Event:      out,
+		}
+		if err := p.deps.Sender.Send(ctx, ev); err != nil {
+			p.m.errors.WithLabelValues("send").Inc()
+			return fmt.Errorf("pipeline: spool detection %s: %w", out.DetectionID, err)
+		}
+		p.m.detections.WithLabelValues(out.DetectionType).Inc()
+		p.log.Info("detection", "type", out.DetectionType, "src", out.Src, "domain", out.Domain, "severity", out.Severity, "revision", out.Revision)
+	}
+	return nil
+}
+
+// FastFlux takes a fast_flux verdict from the prober: the detection, the
+// addresses probed, and the time of the verdict. It records the addresses
+// for flow confirmation, emits the detection, and, the first time the domain
+// is classified, looks back in Splunk for flows made before.
+func (p *Pipeline) FastFlux(ctx context.Context, det schema.Detection, addrs []netip.Addr, at time.Time) error {
+	p.mu.Lock()
+	isNew := !p.flux.IsFlux(det.Domain)
+	all := p.flux.AddFlux(det.Domain, addrs, at)
+	err := p.emit(ctx, []schema.Detection{det}, at, p.allow())
+	if err == nil {
+		err = p.save()
+	}
+	p.mu.Unlock()
+	if err != nil || !isNew || p.deps.Lookback == nil || len(all) == 0 {
+		return err
+	}
+	rows, lerr := p.deps.Lookback.LookbackFlows(ctx, all, at.Add(-p.cfg.Lookback), at)
+	if lerr != nil {
+		p.m.errors.WithLabelValues("lookback").Inc()
+		p.log.Warn("flow look-back search failed", "domain", det.Domain, "err", lerr)
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.emit(ctx, p.flux.Observe(rows, at), at, p.allow()); err != nil {
+		return err
+	}
+	return p.save()
+}
+
+// Probe spools a fluxhunt:probe summary (sampled per Config.ProbeSample by
+// round number, deterministically).
+func (p *Pipeline) Probe(ctx context.Context, ev schema.ProbeEvent, at time.Time) error {
+	if p.cfg.ProbeSample < 1 && float64(ev.Round%100)/100 >= p.cfg.ProbeSample {
+		return nil
+	}
+	return p.deps.Sender.Send(ctx, schema.Envelope{Time: schema.EpochSeconds(at), Host: p.cfg.Instance, Source: schema.Source,
+		Sourcetype: schema.SourcetypeProbe, Index: p.cfg.Index, Event: ev})
+}
+
+// IsFlux reports whether a domain is known fast flux.
+func (p *Pipeline) IsFlux(domain string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.flux.IsFlux(domain)
+}

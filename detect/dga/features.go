@@ -1,0 +1,273 @@
+package dga
+
+// Symbols of the character n-gram models: 0 is the boundary (start or end
+// of the label), 1-26 the letters, 27 any digit, 28 '-' or '_'.
+const (
+	nSym    = 29
+	symB    = 0
+	symD    = 27
+	symH    = 28
+	nTri    = nSym * nSym * nSym
+	minWord = 3 // shortest dictionary word used in segmentation
+	maxLbl  = 63
+)
+
+var symOf = func() (t [256]uint8) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = uint8(c-'a') + 1
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = symD
+	}
+	t['-'], t['_'] = symH, symH
+	return
+}()
+
+// Feature indexes. The order is part of the model file: append only.
+const (
+	fLen = iota
+	fEntropy
+	fVowel
+	fDigit
+	fHyphen
+	fConsRun
+	fTransitions
+	fDistinct
+	fLLWeb
+	fLLEnglish
+	fUnseen
+	fMinLL
+	fHex
+	fCover
+	fWords
+	fMeanWord
+	fLongest
+	fAllWords
+	fCover5
+	fTLD
+	fShort
+	fLong
+	fUncovered
+	fDigitsEnd
+	fLLGap
+	numFeatures
+)
+
+// FeatureNames name the features, in order (for the model file and eval).
+var FeatureNames = [numFeatures]string{
+	"len", "entropy", "vowel_frac", "digit_frac", "hyphens", "max_consonant_run",
+	"letter_digit_transitions", "distinct_frac", "ll_web", "ll_english",
+	"unseen_trigram_frac", "min_ll_web", "hex", "word_cover", "words",
+	"mean_word_len", "longest_word_frac", "all_words", "word_cover_5plus", "tld_prior",
+	"short", "long", "uncovered_letters", "digits_only_at_end", "ll_web_minus_english",
+}
+
+// xlogx[c] = c*ln(c), for entropy without calling math.Log per symbol.
+var xlogx = func() (t [maxLbl + 2]float64) {
+	for c := 2; c < len(t); c++ {
+		t[c] = float64(c) * ln(float64(c))
+	}
+	return
+}()
+
+var lnTab = func() (t [maxLbl + 2]float64) {
+	for c := 1; c < len(t); c++ {
+		t[c] = ln(float64(c))
+	}
+	return
+}()
+
+// tables is what the features need besides the label: the n-gram tables,
+// the word trie and the TLD prior.
+type tables struct {
+	llWeb     []float32 // log P(c | a b) on benign names, index (a*nSym+b)*nSym+c
+	llEnglish []float32 // the same on dictionary words
+	seen      []uint64  // bitset: trigram seen in benign names
+	words     *trie
+	tld       map[string]float32
+	tldOther  float32
+}
+
+// segment finds the cover of label by dictionary words (>= minWord letters,
+// within runs of letters) that covers the most letters, then uses the fewest
+// words. It returns the covered letters, the number of words, the longest
+// word and the letters covered by words of 5 or more.
+func (t *tables) segment(label string) (covered, nwords, longest, cover5 int) {
+	n := len(label)
+	var cov, cnt, c5, lng [maxLbl + 1]uint8
+	for i := 1; i <= n; i++ {
+		cov[i], cnt[i], c5[i], lng[i] = 0, 0, 0, 0
+	}
+	better := func(j int, c, w, five, l uint8) {
+		if c > cov[j] || (c == cov[j] && w < cnt[j]) {
+			cov[j], cnt[j], c5[j], lng[j] = c, w, five, l
+		}
+	}
+	for i := 0; i < n; i++ {
+		// skip label[i]
+		better(i+1, cov[i], cnt[i], c5[i], lng[i])
+		node := uint32(0)
+		for j := i; j < n; j++ {
+			c := label[j] - 'a'
+			if c > 25 {
+				break
+			}
+			var ok bool
+			if node, ok = t.words.child(node, c); !ok {
+				break
+			}
+			if l := j + 1 - i; l >= minWord && t.words.isWord(node) {
+				five := c5[i]
+				if l >= 5 {
+					five += uint8(l)
+				}
+				lg := lng[i]
+				if uint8(l) > lg {
+					lg = uint8(l)
+				}
+				better(j+1, cov[i]+uint8(l), cnt[i]+1, five, lg)
+			}
+		}
+	}
+	return int(cov[n]), int(cnt[n]), int(lng[n]), int(c5[n])
+}
+
+// features computes the feature vector of a site label (1-63 bytes of
+// a-z, 0-9, '-', '_') under the ICANN suffix icann. It does not allocate.
+func (t *tables) features(label, icann string, f *[numFeatures]float64) {
+	n := len(label)
+	var counts [nSym + 10]uint8 // symbols, with digits kept apart for entropy
+	letters, vowels, digits, hyphens := 0, 0, 0, 0
+	consRun, maxCons, trans := 0, 0, 0
+	var sumLL, sumLLE float64
+	minLL := 0.0
+	unseen := 0
+	hex := true
+	lastDigit := -1
+	prevClass := 0 // 1 letter, 2 digit
+	a, b := uint32(symB), uint32(symB)
+	for i := 0; i <= n; i++ {
+		var s uint32
+		if i < n {
+			ch := label[i]
+			s = uint32(symOf[ch])
+			class := 0
+			switch {
+			case s >= 1 && s <= 26:
+				letters++
+				class = 1
+				counts[s]++
+				switch ch {
+				case 'a', 'e', 'i', 'o', 'u':
+					vowels++
+					consRun = 0
+				default:
+					consRun++
+					if consRun > maxCons {
+						maxCons = consRun
+					}
+				}
+				if ch > 'f' {
+					hex = false
+				}
+			case s == symD:
+				digits++
+				class = 2
+				counts[nSym+int(ch-'0')]++
+				lastDigit = i
+				consRun = 0
+			default:
+				hyphens++
+				counts[symH]++
+				hex = false
+				consRun = 0
+			}
+			if class != 0 && prevClass != 0 && class != prevClass {
+				trans++
+			}
+			prevClass = class
+		}
+		k := (a*nSym+b)*nSym + s
+		ll := float64(t.llWeb[k])
+		sumLL += ll
+		sumLLE += float64(t.llEnglish[k])
+		if ll < minLL {
+			minLL = ll
+		}
+		if t.seen[k>>6]&(1<<(k&63)) == 0 {
+			unseen++
+		}
+		a, b = b, s
+	}
+	distinct := 0
+	sumxlx := 0.0
+	for _, c := range counts {
+		if c > 0 {
+			distinct++
+			sumxlx += xlogx[c]
+		}
+	}
+	fn := float64(n)
+	covered, nwords, longest, cover5 := t.segment(label)
+
+	f[fLen] = fn
+	f[fEntropy] = lnTab[n] - sumxlx/fn
+	if letters > 0 {
+		f[fVowel] = float64(vowels) / float64(letters)
+		f[fCover] = float64(covered) / float64(letters)
+		f[fCover5] = float64(cover5) / float64(letters)
+	} else {
+		f[fVowel], f[fCover], f[fCover5] = 0, 0, 0
+	}
+	f[fDigit] = float64(digits) / fn
+	f[fHyphen] = float64(hyphens)
+	f[fConsRun] = float64(maxCons)
+	f[fTransitions] = float64(trans)
+	f[fDistinct] = float64(distinct) / fn
+	f[fLLWeb] = sumLL / (fn + 1)
+	f[fLLEnglish] = sumLLE / (fn + 1)
+	f[fLLGap] = f[fLLWeb] - f[fLLEnglish]
+	f[fUnseen] = float64(unseen) / (fn + 1)
+	f[fMinLL] = minLL
+	if hex && digits > 0 && letters > 0 && n >= 8 {
+		f[fHex] = 1
+	} else {
+		f[fHex] = 0
+	}
+	f[fWords] = float64(nwords)
+	if nwords > 0 {
+		f[fMeanWord] = float64(covered) / float64(nwords)
+	} else {
+		f[fMeanWord] = 0
+	}
+	f[fLongest] = float64(longest) / fn
+	if nwords >= 2 && letters > 0 && covered == letters {
+		f[fAllWords] = 1
+	} else {
+		f[fAllWords] = 0
+	}
+	f[fUncovered] = float64(letters - covered)
+	tp, ok := t.tld[icann]
+	if !ok {
+		tp = t.tldOther
+	}
+	f[fTLD] = float64(tp)
+	f[fShort], f[fLong] = 0, 0
+	if n <= 6 {
+		f[fShort] = 1
+	}
+	if n >= 16 {
+		f[fLong] = 1
+	}
+	f[fDigitsEnd] = 0
+	if digits > 0 && lastDigit == n-1 {
+		// all digits form one run at the end
+		run := 0
+		for i := n - 1; i >= 0 && symOf[label[i]] == symD; i-- {
+			run++
+		}
+		if run == digits {
+			f[fDigitsEnd] = 1
+		}
+	}
+}

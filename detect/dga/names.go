@@ -1,0 +1,158 @@
+package dga
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/fluxhunt/fluxhunt/schema"
+	"golang.org/x/net/publicsuffix"
+)
+
+// Reasons for skipped names (constant strings: no allocation).
+const (
+	reasonEmpty       = "empty"
+	reasonIP          = "IP address, not a name"
+	reasonSingleLabel = "single label, no public suffix"
+	reasonArpa        = "reverse lookup (.arpa)"
+	reasonSuffixOnly  = "the name is itself a public suffix"
+)
+
+// parsed is a name split the way the scorer needs it; all strings are
+// substrings of ascii.
+type parsed struct {
+	ascii   string
+	suffix  string // longest public suffix, private entries included
+	icann   string // ICANN public suffix
+	private bool
+}
+
+// siteLabel is the label left of the suffix.
+func (p parsed) siteLabel() string {
+	if len(p.ascii) <= len(p.suffix) {
+		return ""
+	}
+	rest := p.ascii[:len(p.ascii)-len(p.suffix)-1]
+	if i := strings.LastIndexByte(rest, '.'); i >= 0 {
+		return rest[i+1:]
+	}
+	return rest
+}
+
+// registered is the ICANN eTLD+1, a substring of ascii ("" when ascii is a
+// suffix).
+func (p parsed) registered() string {
+	if len(p.ascii) <= len(p.icann) {
+		return ""
+	}
+	rest := p.ascii[:len(p.ascii)-len(p.icann)-1]
+	i := strings.LastIndexByte(rest, '.')
+	return p.ascii[i+1:]
+}
+
+// looksIP reports whether s is an IPv4 or IPv6 address (possibly bracketed
+// or with a zone); s is trimmed.
+func looksIP(s string) bool {
+	if s == "" {
+		return false
+	}
+	if strings.IndexByte(s, ':') >= 0 {
+		s = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
+		_, err := netip.ParseAddr(s)
+		return err == nil
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && c != '.' {
+			return false
+		}
+	}
+	_, err := netip.ParseAddr(strings.TrimSuffix(s, "."))
+	return err == nil
+}
+
+// parseName validates and splits a raw input name. It does not allocate for
+// names already in canonical form (lower case ASCII). skip is "" when the
+// name is scorable.
+func parseName(raw string) (p parsed, skip string) {
+	s := strings.TrimSpace(raw)
+	if s == "" {
+		return p, reasonEmpty
+	}
+	if looksIP(s) {
+		return p, reasonIP
+	}
+	ascii, err := schema.CanonicalName(s)
+	if err != nil {
+		return p, invalidReason(err)
+	}
+	return split(ascii)
+}
+
+// invalidReason turns a normaliser error into a reason; it allocates, but
+// only for invalid input.
+func invalidReason(err error) string {
+	return "invalid: " + err.Error()
+}
+
+// split derives the suffixes of a canonical name; same rules as
+// schema.NormalizeName, without allocating.
+func split(ascii string) (p parsed, skip string) {
+	p.ascii = ascii
+	if strings.IndexByte(ascii, '.') < 0 {
+		return p, reasonSingleLabel
+	}
+	if ascii == "arpa" || strings.HasSuffix(ascii, ".arpa") {
+		return p, reasonArpa
+	}
+	p.suffix, p.private, p.icann = suffixes(ascii)
+	if len(ascii) <= len(p.suffix) {
+		return p, reasonSuffixOnly
+	}
+	return p, ""
+}
+
+// suffixes mirrors schema's: the longest public suffix over the whole list,
+// whether it is private, and the ICANN suffix.
+func suffixes(name string) (suffix string, private bool, icann string) {
+	suffix, isICANN := publicsuffix.PublicSuffix(name)
+	if isICANN {
+		return suffix, false, suffix
+	}
+	if strings.IndexByte(suffix, '.') < 0 {
+		return suffix, false, suffix
+	}
+	private = true
+	s := suffix
+	for {
+		i := strings.IndexByte(s, '.')
+		if i < 0 {
+			return suffix, private, s
+		}
+		s = s[i+1:]
+		ps, ok := publicsuffix.PublicSuffix(s)
+		if ok || strings.IndexByte(ps, '.') < 0 {
+			return suffix, private, ps
+		}
+		s = ps
+	}
+}
+
+// fromSchema converts an already-normalised name.
+func fromSchema(n schema.Name) (p parsed, skip string) {
+	if n.ASCII == "" {
+		return p, reasonEmpty
+	}
+	if strings.IndexByte(n.ASCII, '.') < 0 {
+		return parsed{ascii: n.ASCII}, reasonSingleLabel
+	}
+	if n.ASCII == "arpa" || strings.HasSuffix(n.ASCII, ".arpa") {
+		return parsed{ascii: n.ASCII}, reasonArpa
+	}
+	if looksIP(n.ASCII) {
+		return parsed{ascii: n.ASCII}, reasonIP
+	}
+	p = parsed{ascii: n.ASCII, suffix: n.Suffix, icann: n.ICANNSuffix, private: n.Private}
+	if len(p.ascii) <= len(p.suffix) || !strings.HasSuffix(p.ascii, p.suffix) {
+		return p, reasonSuffixOnly
+	}
+	return p, ""
+}

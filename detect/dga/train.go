@@ -1,0 +1,611 @@
+package dga
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"sort"
+	"strings"
+)
+
+// Corpus is the training material, already read into memory (training does
+// no I/O; ./cmd/train and ./cmd/eval read ../shared).
+type Corpus struct {
+	Benign   []string // benign names (Alexa top sites)
+	Families []Family // DGA families
+	Words    []string // dictionary words (wamerican)
+}
+
+// Family is one DGA family's names.
+type Family struct {
+	Name       string
+	Train      []string // names of the training dates
+	Validation []string // names of other dates (may be empty)
+}
+
+// Benign split: by a hash of the name, deterministic.
+const (
+	SplitNgram = iota // trains the n-gram tables
+	SplitFit          // trains the classifier
+	SplitCalib        // Platt scaling and the default threshold
+	SplitTest         // kept out of everything: false positive rates
+)
+
+// BenignSplit says which split a benign name belongs to.
+func BenignSplit(name string) int {
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	switch v := h.Sum32() % 10; {
+	case v < 4:
+		return SplitNgram
+	case v < 6:
+		return SplitFit
+	case v < 8:
+		return SplitCalib
+	default:
+		return SplitTest
+	}
+}
+
+// dgaCalib says whether a DGA training name goes to calibration (20%).
+func dgaCalib(name string) bool {
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return h.Sum32()%5 == 0
+}
+
+type sample struct {
+	icann string
+	f     [numFeatures]float64
+	w     float64
+	fam   int // -1 benign
+}
+
+// Trainer holds what does not depend on which families are trained on: the
+// n-gram tables, the word trie and the features of every sample. Fit then
+// trains the TLD prior, the classifier and the calibration.
+type Trainer struct {
+	tab      tables
+	words    string
+	famNames []string
+	fit      []sample // benign fit split + DGA fit names
+	calib    []sample // benign calib split + DGA calib names
+	Dropped  int      // training names that were not scorable or benign traps
+	Version  string
+	Meta     map[string]string
+	// Exclude is the family left out by Fit ("" for none).
+}
+
+// TrainOptions tune the trainer.
+type TrainOptions struct {
+	Version      string
+	MaxPerFamily int // at most this many training names per family (0: 5000)
+	BenignEvery  int // use every k-th benign name of the fit/calib splits (0: 1), for smoke runs
+}
+
+// NewTrainer builds the n-gram tables and the features.
+func NewTrainer(c *Corpus, o TrainOptions) (*Trainer, error) {
+	if len(c.Benign) == 0 || len(c.Families) == 0 || len(c.Words) == 0 {
+		return nil, errors.New("dga: train: need benign names, DGA families and words")
+	}
+	if o.MaxPerFamily <= 0 {
+		o.MaxPerFamily = 5000
+	}
+	if o.BenignEvery <= 0 {
+		o.BenignEvery = 1
+	}
+	t := &Trainer{Version: o.Version, Meta: map[string]string{}}
+	words := make([]string, 0, len(c.Words))
+	for _, w := range c.Words {
+		w = strings.ToLower(strings.TrimSpace(w))
+		if len(w) >= minWord && isLower(w) {
+			words = append(words, w)
+		}
+	}
+	sort.Strings(words)
+	words = dedupSorted(words)
+	t.words = strings.Join(words, "\n")
+	t.tab.words = newTrie(words)
+
+	// n-gram tables
+	var web, eng ngramCounts
+	var fitB, calB []parsed
+	for i, n := range c.Benign {
+		p, skip := parseName(n)
+		if skip != "" || trapReason(p) != "" {
+			t.Dropped++
+			continue
+		}
+		switch BenignSplit(p.ascii) {
+		case SplitNgram:
+			web.add(p.siteLabel())
+		case SplitFit:
+			if i%o.BenignEvery == 0 {
+				fitB = append(fitB, p)
+			}
+		case SplitCalib:
+			if i%o.BenignEvery == 0 {
+				calB = append(calB, p)
+			}
+		}
+	}
+	for _, w := range words {
+		eng.add(w)
+	}
+	t.tab.llWeb = web.logProbs()
+	t.tab.llEnglish = eng.logProbs()
+	t.tab.seen = web.seenSet()
+	t.tab.tld = map[string]float32{}
+
+	for _, p := range fitB {
+		t.fit = append(t.fit, t.sample(p, -1))
+	}
+	for _, p := range calB {
+		t.calib = append(t.calib, t.sample(p, -1))
+	}
+	fams := append([]Family(nil), c.Families...)
+	sort.Slice(fams, func(i, j int) bool { return fams[i].Name < fams[j].Name })
+	for fi, f := range fams {
+		t.famNames = append(t.famNames, f.Name)
+		names := f.Train
+		if len(names) > o.MaxPerFamily {
+			names = spread(names, o.MaxPerFamily)
+		}
+		for _, n := range names {
+			p, skip := parseName(n)
+			if skip != "" || trapReason(p) != "" {
+				t.Dropped++
+				continue
+			}
+			s := t.sample(p, fi)
+			if dgaCalib(p.ascii) {
+				t.calib = append(t.calib, s)
+			} else {
+				t.fit = append(t.fit, s)
+			}
+		}
+	}
+	t.Meta["benign_fit"] = fmt.Sprint(len(fitB))
+	t.Meta["benign_calib"] = fmt.Sprint(len(calB))
+	t.Meta["families"] = strings.Join(t.famNames, ",")
+	t.Meta["words"] = fmt.Sprint(len(words))
+	return t, nil
+}
+
+// spread picks k names evenly over names, deterministically.
+func spread(names []string, k int) []string {
+	out := make([]string, 0, k)
+	for i := 0; i < k; i++ {
+		out = append(out, names[i*len(names)/k])
+	}
+	return out
+}
+
+func (t *Trainer) sample(p parsed, fam int) sample {
+	s := sample{icann: p.icann, fam: fam}
+	t.tab.features(p.siteLabel(), p.icann, &s.f)
+	return s
+}
+
+// Families lists the training families, sorted.
+func (t *Trainer) Families() []string { return append([]string(nil), t.famNames...) }
+
+// Fit trains the TLD prior, the logistic regression and its calibration,
+// leaving out the family named exclude ("" for none).
+func (t *Trainer) Fit(exclude string) (*Model, *File, error) {
+	ex := -1
+	for i, n := range t.famNames {
+		if n == exclude {
+			ex = i
+		}
+	}
+	if exclude != "" && ex < 0 {
+		return nil, nil, fmt.Errorf("dga: train: no family %q", exclude)
+	}
+	fit := weigh(t.fit, ex, len(t.famNames))
+	calib := weigh(t.calib, ex, len(t.famNames))
+
+	tld, other := tldPrior(fit)
+	for _, set := range [][]sample{fit, calib} {
+		for i := range set {
+			v, ok := tld[set[i].icann]
+			if !ok {
+				v = other
+			}
+			set[i].f[fTLD] = float64(v)
+		}
+	}
+	w, b := logistic(fit, 1e-4)
+	z := make([]float64, len(calib))
+	for i := range calib {
+		z[i] = dot(w, b, &calib[i].f)
+	}
+	pa, pb := platt(z, calib)
+	var benign []float64
+	for i := range calib {
+		if calib[i].fam < 0 {
+			benign = append(benign, sigmoid(pa*z[i]+pb))
+		}
+	}
+	thr := thresholdAt(benign, 1e-3)
+
+	// mean benign contribution of each feature, for reasons
+	var contrib [numFeatures]float64
+	nb := 0
+	for i := range fit {
+		if fit[i].fam < 0 {
+			nb++
+			for j := range contrib {
+				contrib[j] += w[j] * fit[i].f[j]
+			}
+		}
+	}
+	for j := range contrib {
+		contrib[j] /= float64(max(nb, 1))
+	}
+	f := &File{
+		Version: t.Version, Features: FeatureNames[:], Weights: w[:], Bias: b,
+		PlattA: pa, PlattB: pb, Threshold: thr, Contrib: contrib[:],
+		TLD: tld, TLDOther: other,
+		LLWeb: t.tab.llWeb, LLEnglish: t.tab.llEnglish, Seen: t.tab.seen,
+		Words: t.words, Meta: t.Meta,
+	}
+	m, err := fromFile(f)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, f, nil
+}
+
+// weigh copies the samples without family ex and sets weights: each class
+// totals 0.5; a family's share grows with its size up to 1000 names, so no
+// family dominates and tiny ones do not get huge per-name weights.
+func weigh(in []sample, ex, nfam int) []sample {
+	out := make([]sample, 0, len(in))
+	famN := make([]int, nfam)
+	nb := 0
+	for _, s := range in {
+		if s.fam == ex && s.fam >= 0 {
+			continue
+		}
+		if s.fam < 0 {
+			nb++
+		} else {
+			famN[s.fam]++
+		}
+		out = append(out, s)
+	}
+	share := make([]float64, nfam)
+	tot := 0.0
+	for i, n := range famN {
+		share[i] = math.Min(float64(n), 1000)
+		tot += share[i]
+	}
+	for i := range out {
+		if out[i].fam < 0 {
+			out[i].w = 0.5 / float64(nb)
+		} else {
+			f := out[i].fam
+			out[i].w = 0.5 * share[f] / tot / float64(famN[f])
+		}
+	}
+	return out
+}
+
+// tldPrior is the smoothed log ratio P(suffix | DGA) / P(suffix | benign),
+// clipped to [-3, 3], and the value for unseen suffixes (0).
+func tldPrior(s []sample) (map[string]float32, float32) {
+	cd, cb := map[string]float64{}, map[string]float64{}
+	var nd, nb float64
+	for _, x := range s {
+		if x.fam < 0 {
+			cb[x.icann] += x.w
+			nb += x.w
+		} else {
+			cd[x.icann] += x.w
+			nd += x.w
+		}
+	}
+	keys := map[string]bool{}
+	for k := range cd {
+		keys[k] = true
+	}
+	for k := range cb {
+		keys[k] = true
+	}
+	v := float64(len(keys) + 1)
+	// pseudo-counts of one benign-sized name per suffix in each class
+	ad, ab := nd/float64(len(s))*20, nb/float64(len(s))*20
+	out := map[string]float32{}
+	for k := range keys {
+		pd := (cd[k] + ad) / (nd + ad*v)
+		pb := (cb[k] + ab) / (nb + ab*v)
+		r := math.Max(-3, math.Min(3, math.Log(pd/pb)))
+		out[k] = float32(r)
+	}
+	return out, 0
+}
+
+func dot(w [numFeatures]float64, b float64, f *[numFeatures]float64) float64 {
+	z := b
+	for i := range f {
+		z += w[i] * f[i]
+	}
+	return z
+}
+
+// logistic fits weighted L2 logistic regression by Newton's method on
+// standardised features and returns weights on the raw features.
+func logistic(s []sample, lambda float64) ([numFeatures]float64, float64) {
+	const d = numFeatures + 1
+	var mean, sd [numFeatures]float64
+	tw := 0.0
+	for _, x := range s {
+		tw += x.w
+		for j := range mean {
+			mean[j] += x.w * x.f[j]
+		}
+	}
+	for j := range mean {
+		mean[j] /= tw
+	}
+	for _, x := range s {
+		for j := range sd {
+			dd := x.f[j] - mean[j]
+			sd[j] += x.w * dd * dd
+		}
+	}
+	for j := range sd {
+		sd[j] = math.Sqrt(sd[j] / tw)
+		if sd[j] < 1e-9 {
+			sd[j] = 1
+		}
+	}
+	xs := make([][d]float64, len(s))
+	ys := make([]float64, len(s))
+	for i, x := range s {
+		for j := range numFeatures {
+			xs[i][j] = (x.f[j] - mean[j]) / sd[j]
+		}
+		xs[i][numFeatures] = 1
+		if x.fam >= 0 {
+			ys[i] = 1
+		}
+	}
+	var beta [d]float64
+	for iter := 0; iter < 30; iter++ {
+		var g [d]float64
+		var h [d][d]float64
+		for i := range xs {
+			z := 0.0
+			for j := range d {
+				z += beta[j] * xs[i][j]
+			}
+			p := sigmoid(z)
+			wi := s[i].w
+			r := wi * (p - ys[i])
+			q := wi * p * (1 - p)
+			for j := range d {
+				g[j] += r * xs[i][j]
+				qx := q * xs[i][j]
+				for k := j; k < d; k++ {
+					h[j][k] += qx * xs[i][k]
+				}
+			}
+		}
+		for j := range d {
+			for k := 0; k < j; k++ {
+				h[j][k] = h[k][j]
+			}
+			if j < numFeatures {
+				g[j] += lambda * beta[j]
+				h[j][j] += lambda
+			}
+			h[j][j] += 1e-12
+		}
+		step := solve(h, g)
+		maxStep := 0.0
+		for j := range d {
+			beta[j] -= step[j]
+			maxStep = math.Max(maxStep, math.Abs(step[j]))
+		}
+		if maxStep < 1e-8 {
+			break
+		}
+	}
+	var w [numFeatures]float64
+	b := beta[numFeatures]
+	for j := range w {
+		w[j] = beta[j] / sd[j]
+		b -= beta[j] * mean[j] / sd[j]
+	}
+	return w, b
+}
+
+// solve solves h x = g by Gaussian elimination with partial pivoting.
+func solve(h [numFeatures + 1][numFeatures + 1]float64, g [numFeatures + 1]float64) [numFeatures + 1]float64 {
+	const d = numFeatures + 1
+	for c := 0; c < d; c++ {
+		p := c
+		for r := c + 1; r < d; r++ {
+			if math.Abs(h[r][c]) > math.Abs(h[p][c]) {
+				p = r
+			}
+		}
+		h[c], h[p] = h[p], h[c]
+		g[c], g[p] = g[p], g[c]
+		if h[c][c] == 0 {
+			continue
+		}
+		for r := c + 1; r < d; r++ {
+			f := h[r][c] / h[c][c]
+			for k := c; k < d; k++ {
+				h[r][k] -= f * h[c][k]
+			}
+			g[r] -= f * g[c]
+		}
+	}
+	var x [d]float64
+	for c := d - 1; c >= 0; c-- {
+		v := g[c]
+		for k := c + 1; k < d; k++ {
+			v -= h[c][k] * x[k]
+		}
+		if h[c][c] != 0 {
+			x[c] = v / h[c][c]
+		}
+	}
+	return x
+}
+
+// platt fits P = sigmoid(a z + b) on the weighted calibration set (each
+// class totals 0.5: a 50/50 prior), with Platt's target smoothing.
+func platt(z []float64, s []sample) (a, b float64) {
+	var np, nn float64
+	for _, x := range s {
+		if x.fam >= 0 {
+			np++
+		} else {
+			nn++
+		}
+	}
+	tp, tn := (np+1)/(np+2), 1/(nn+2)
+	a, b = 1, 0
+	for iter := 0; iter < 50; iter++ {
+		var g0, g1, h00, h01, h11 float64
+		for i, x := range s {
+			y := tn
+			if x.fam >= 0 {
+				y = tp
+			}
+			p := sigmoid(a*z[i] + b)
+			r := x.w * (p - y)
+			q := x.w*p*(1-p) + 1e-12
+			g0 += r * z[i]
+			g1 += r
+			h00 += q * z[i] * z[i]
+			h01 += q * z[i]
+			h11 += q
+		}
+		det := h00*h11 - h01*h01
+		if det == 0 {
+			break
+		}
+		da := (h11*g0 - h01*g1) / det
+		db := (h00*g1 - h01*g0) / det
+		a -= da
+		b -= db
+		if math.Abs(da)+math.Abs(db) < 1e-10 {
+			break
+		}
+	}
+	return a, b
+}
+
+// thresholdAt returns the smallest threshold t such that the share of
+// benign scores >= t is at most fpr.
+func thresholdAt(benign []float64, fpr float64) float64 {
+	if len(benign) == 0 {
+		return 0.5
+	}
+	s := append([]float64(nil), benign...)
+	sort.Sort(sort.Reverse(sort.Float64Slice(s)))
+	k := int(math.Floor(fpr * float64(len(s))))
+	if k >= len(s) {
+		return 0
+	}
+	return math.Min(1, math.Nextafter(s[k], 2))
+}
+
+// ngramCounts counts trigrams over the n-gram symbols.
+type ngramCounts struct {
+	tri []float64
+}
+
+func (c *ngramCounts) add(label string) {
+	if c.tri == nil {
+		c.tri = make([]float64, nTri)
+	}
+	a, b := uint32(symB), uint32(symB)
+	for i := 0; i <= len(label); i++ {
+		s := uint32(symB)
+		if i < len(label) {
+			s = uint32(symOf[label[i]])
+		}
+		c.tri[(a*nSym+b)*nSym+s]++
+		a, b = b, s
+	}
+}
+
+func (c *ngramCounts) seenSet() []uint64 {
+	out := make([]uint64, (nTri+63)/64)
+	for k, v := range c.tri {
+		if v > 0 {
+			out[k>>6] |= 1 << (k & 63)
+		}
+	}
+	return out
+}
+
+// logProbs returns log P(c | a b) with interpolated absolute discounting.
+func (c *ngramCounts) logProbs() []float32 {
+	const disc = 0.75
+	if c.tri == nil {
+		c.tri = make([]float64, nTri)
+	}
+	var uni [nSym]float64
+	var bi [nSym * nSym]float64
+	for k, v := range c.tri {
+		bi[k%(nSym*nSym)] += v
+		uni[k%nSym] += v
+	}
+	totU := 0.0
+	for _, v := range uni {
+		totU += v
+	}
+	var p1 [nSym]float64
+	for s := range p1 {
+		p1[s] = (uni[s] + 1) / (totU + nSym)
+	}
+	var p2 [nSym * nSym]float64
+	for b := 0; b < nSym; b++ {
+		tot, types := 0.0, 0.0
+		for s := 0; s < nSym; s++ {
+			v := bi[b*nSym+s]
+			tot += v
+			if v > 0 {
+				types++
+			}
+		}
+		for s := 0; s < nSym; s++ {
+			if tot == 0 {
+				p2[b*nSym+s] = p1[s]
+				continue
+			}
+			p2[b*nSym+s] = math.Max(bi[b*nSym+s]-disc, 0)/tot + disc*types/tot*p1[s]
+		}
+	}
+	out := make([]float32, nTri)
+	for ab := 0; ab < nSym*nSym; ab++ {
+		tot, types := 0.0, 0.0
+		for s := 0; s < nSym; s++ {
+			v := c.tri[ab*nSym+s]
+			tot += v
+			if v > 0 {
+				types++
+			}
+		}
+		b := ab % nSym
+		for s := 0; s < nSym; s++ {
+			var p float64
+			if tot == 0 {
+				p = p2[b*nSym+s]
+			} else {
+				p = math.Max(c.tri[ab*nSym+s]-disc, 0)/tot + disc*types/tot*p2[b*nSym+s]
+			}
+			out[ab*nSym+s] = float32(math.Log(p))
+		}
+	}
+	return out
+}

@@ -1,0 +1,115 @@
+package dga
+
+import (
+	"math/bits"
+	"sort"
+)
+
+// trie is a compact bitmap trie over the letters a-z, built once when the
+// model loads and read without allocation. Node i is nodes[i]: bits 0-25 of
+// mask say which letters have a child, bit 31 that the path to i is a word;
+// the children of i are stored contiguously, in letter order, from first.
+type trie struct {
+	mask  []uint32
+	first []uint32
+}
+
+const wordBit = 1 << 31
+
+// newTrie builds the trie from words (a-z only; others are ignored).
+func newTrie(words []string) *trie {
+	ws := make([]string, 0, len(words))
+	for _, w := range words {
+		if w != "" && isLower(w) {
+			ws = append(ws, w)
+		}
+	}
+	sort.Strings(ws)
+	ws = dedupSorted(ws)
+	t := &trie{mask: make([]uint32, 1, len(ws)*3), first: make([]uint32, 1, len(ws)*3)}
+	t.fill(0, ws, 0)
+	return t
+}
+
+func isLower(w string) bool {
+	for i := 0; i < len(w); i++ {
+		if w[i] < 'a' || w[i] > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+func dedupSorted(ws []string) []string {
+	out := ws[:0]
+	for i, w := range ws {
+		if i == 0 || w != ws[i-1] {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// fill sets node n for ws, all sharing their first depth bytes, sorted.
+func (t *trie) fill(n uint32, ws []string, depth int) {
+	if len(ws) > 0 && len(ws[0]) == depth {
+		t.mask[n] |= wordBit
+		ws = ws[1:]
+	}
+	// group by the letter at depth
+	type group struct {
+		c      byte
+		lo, hi int
+	}
+	var groups []group
+	for i := 0; i < len(ws); {
+		c := ws[i][depth]
+		j := i + 1
+		for j < len(ws) && ws[j][depth] == c {
+			j++
+		}
+		groups = append(groups, group{c, i, j})
+		i = j
+	}
+	if len(groups) == 0 {
+		return
+	}
+	base := uint32(len(t.mask))
+	t.first[n] = base
+	for _, g := range groups {
+		t.mask[n] |= 1 << (g.c - 'a')
+		t.mask = append(t.mask, 0)
+		t.first = append(t.first, 0)
+	}
+	for k, g := range groups {
+		t.fill(base+uint32(k), ws[g.lo:g.hi], depth+1)
+	}
+}
+
+// child returns the child of n for letter c (0-25) and whether it exists.
+func (t *trie) child(n uint32, c byte) (uint32, bool) {
+	m := t.mask[n]
+	bit := uint32(1) << c
+	if m&bit == 0 {
+		return 0, false
+	}
+	return t.first[n] + uint32(bits.OnesCount32(m&(bit-1))), true
+}
+
+func (t *trie) isWord(n uint32) bool { return t.mask[n]&wordBit != 0 }
+
+// contains reports whether w is a word (for tests).
+func (t *trie) contains(w string) bool {
+	n := uint32(0)
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if c < 'a' || c > 'z' {
+			return false
+		}
+		var ok bool
+		if n, ok = t.child(n, c-'a'); !ok {
+			return false
+		}
+	}
+	return t.isWord(n)
+}
