@@ -44,7 +44,6 @@ func (w *Writer) dispatch(ctx context.Context, work chan<- *batch) {
 				continue
 			}
 			w.c.resent.Add(int64(len(k)))
-			w.inflight.Add(int64(len(k)))
 			select {
 			case work <- &batch{keys: k, recs: v, resend: true}:
 			case <-ctx.Done():
@@ -77,7 +76,6 @@ func (w *Writer) dispatch(ctx context.Context, work chan<- *batch) {
 				for _, r := range recs {
 					dispatched += int64(len(r))
 				}
-				w.inflight.Add(int64(len(keys)))
 				select {
 				case work <- &batch{keys: keys, recs: recs}:
 				case <-ctx.Done():

@@ -128,12 +128,11 @@ type Writer struct {
 	status  Status
 	lastErr string
 
-	life     sync.Mutex
-	started  bool
-	stopped  bool
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	inflight atomic.Int64
+	life    sync.Mutex
+	started bool
+	stopped bool
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 }
 
 // New validates the options, opens the spool and prepares the client. It
@@ -289,7 +288,6 @@ func (w *Writer) Start(ctx context.Context) error {
 			defer w.wg.Done()
 			for b := range work {
 				w.deliver(rctx, b)
-				w.inflight.Add(-int64(len(b.keys)))
 			}
 		}()
 	}
