@@ -348,8 +348,14 @@ func (w *Writer) deliver(ctx context.Context, b *batch) {
 			}
 		case outConfig:
 			w.setFail(r, ep)
-			if !sleepCtx(ctx, w.o.ConfigRetry) {
-				return
+			ep.mu.Lock()
+			ep.down = time.Now().Add(w.o.ConfigRetry)
+			ep.mu.Unlock()
+			// Another URL may take it (one misconfigured indexer); else wait.
+			if len(w.eps) == 1 || w.allDown() {
+				if !sleepCtx(ctx, w.o.ConfigRetry) {
+					return
+				}
 			}
 		case outChannel:
 			w.log.Warn("hec: HEC lost the data channel; opening a new one", "error", r.describe(ep))

@@ -363,3 +363,31 @@ func TestCAFile(t *testing.T) {
 		t.Fatalf("check without ca_file: %+v", res)
 	}
 }
+
+// TestConfigErrorFailsOver: one indexer refuses the token, the other takes
+// everything; nothing waits for the bad one.
+func TestConfigErrorFailsOver(t *testing.T) {
+	bad := &fakeHEC{handler: func(int, []map[string]any, *http.Request) (int, string) {
+		return 403, `{"text":"Invalid token","code":4}`
+	}}
+	badSrv := httptest.NewServer(bad)
+	defer badSrv.Close()
+	emu := startEmu(t)
+	o := testOptions(t, t.TempDir(), goodToken, badSrv.URL, emu.HECURL())
+	o.ConfigRetry = time.Hour // waiting for the bad URL would time the test out
+	w := mustWriter(t, o)
+	_ = w.Start(context.Background())
+	for i := 0; i < 500; i++ {
+		if err := w.Send(context.Background(), testEvent(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if m := missing(seqCounts(emu), 500); len(m) > 0 {
+		t.Fatalf("missing %s", fmtFirst(m))
+	}
+}
