@@ -269,7 +269,8 @@ func startEmuChild(t testing.TB, faults *splunkemu.HECFaults, discard bool) *emu
 		env = append(env, "FLUXHUNT_HEC_EMU_FAULTS="+string(b))
 	}
 	if discard {
-		env = append(env, "FLUXHUNT_HEC_EMU_DISCARD=1")
+		// A load-test emulator: validate without storing, and spend less CPU on GC.
+		env = append(env, "FLUXHUNT_HEC_EMU_DISCARD=1", "GOGC=400")
 	}
 	c := startChild(t, "emu", env...)
 	select {
