@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -191,26 +190,6 @@ func classify(r *result) outcome {
 	return outConfig // 401/403/404 without a code: a wrong URL or proxy
 }
 
-var gzPools sync.Map // level -> *sync.Pool
-
-func gzipWriter(level int, dst io.Writer) *gzip.Writer {
-	p, _ := gzPools.LoadOrStore(level, &sync.Pool{})
-	if zw, ok := p.(*sync.Pool).Get().(*gzip.Writer); ok {
-		zw.Reset(dst)
-		return zw
-	}
-	zw, err := gzip.NewWriterLevel(dst, level)
-	if err != nil {
-		zw = gzip.NewWriter(dst)
-	}
-	return zw
-}
-
-func gzipPut(level int, zw *gzip.Writer) {
-	p, _ := gzPools.LoadOrStore(level, &sync.Pool{})
-	p.(*sync.Pool).Put(zw)
-}
-
 func (w *Writer) encodeBody(recs [][]byte) []byte {
 	var buf bytes.Buffer
 	lvl := w.o.HEC.GzipLevel
@@ -221,13 +200,21 @@ func (w *Writer) encodeBody(recs [][]byte) []byte {
 		}
 		return buf.Bytes()
 	}
-	zw := gzipWriter(lvl, &buf)
+	zw, _ := w.gz.Get().(*gzip.Writer)
+	if zw == nil {
+		var err error
+		if zw, err = gzip.NewWriterLevel(&buf, lvl); err != nil {
+			zw = gzip.NewWriter(&buf)
+		}
+	} else {
+		zw.Reset(&buf)
+	}
 	for _, r := range recs {
 		_, _ = zw.Write(r)
 		_, _ = zw.Write([]byte{'\n'})
 	}
 	_ = zw.Close()
-	gzipPut(lvl, zw)
+	w.gz.Put(zw)
 	return buf.Bytes()
 }
 

@@ -110,6 +110,7 @@ type Writer struct {
 	m       *metrics
 	workers int
 
+	gz          sync.Pool // *gzip.Writer at the configured level
 	rr          atomic.Uint64
 	slowNano    atomic.Int64 // pause before each request while HEC says "near capacity"
 	flushing    atomic.Int32

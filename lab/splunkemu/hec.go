@@ -56,8 +56,14 @@ type HECCodeInfo struct {
 	Status int
 }
 
-// HECCodes lists every HEC code the emulator answers with.
-var HECCodes = map[int]HECCodeInfo{
+// HECCode returns Splunk's text and HTTP status for an HEC code.
+func HECCode(code int) (HECCodeInfo, bool) {
+	info, ok := hecCodes[code]
+	return info, ok
+}
+
+// hecCodes lists every HEC code the emulator answers with (read-only).
+var hecCodes = map[int]HECCodeInfo{
 	HECSuccess:            {"Success", 200},
 	HECTokenDisabled:      {"Token disabled", 403},
 	HECTokenRequired:      {"Token is required", 401},
@@ -134,7 +140,7 @@ func (a *hecAPI) handler() http.Handler {
 
 // hecReply writes Splunk's JSON answer for code, with extra members.
 func hecReply(w http.ResponseWriter, code int, extra map[string]any) {
-	info, ok := HECCodes[code]
+	info, ok := hecCodes[code]
 	if !ok {
 		info = HECCodeInfo{"Unknown error", 500}
 	}

@@ -23,7 +23,7 @@ func FuzzHECDecodeEvents(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r := httptest.NewRequest("POST", "/services/collector/event", nil)
 		evs, code, bad := a.decodeEvents(body, tok, "tok", r, false)
-		if _, known := HECCodes[code]; !known {
+		if _, known := hecCodes[code]; !known {
 			t.Fatalf("unknown code %d", code)
 		}
 		if code == HECSuccess && bad != -1 {

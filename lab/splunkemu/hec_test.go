@@ -133,8 +133,8 @@ func TestHECCodes(t *testing.T) {
 			if a.Status != tc.status || a.Code == nil || *a.Code != tc.code || a.Text != tc.text {
 				t.Fatalf("got %d code %v %q, want %d code %d %q", a.Status, a.Code, a.Text, tc.status, tc.code, tc.text)
 			}
-			if HECCodes[tc.code].Text != tc.text && tc.code != 21 && tc.code != 22 {
-				t.Fatalf("HECCodes[%d] = %q", tc.code, HECCodes[tc.code].Text)
+			if hecCodes[tc.code].Text != tc.text && tc.code != 21 && tc.code != 22 {
+				t.Fatalf("hecCodes[%d] = %q", tc.code, hecCodes[tc.code].Text)
 			}
 			switch {
 			case tc.invalid < 0 && a.Invalid != nil:
@@ -220,7 +220,7 @@ func TestHECFaults(t *testing.T) {
 		s.SetHECFaults(HECFaults{BurstEvery: 1, BurstLen: 1, BurstCode: tc.code})
 		before := s.Store().Len()
 		a := hecDo(t, "POST", url, hdr, ev)
-		if a.Status != tc.status || *a.Code != tc.code || a.Text != HECCodes[tc.code].Text {
+		if a.Status != tc.status || *a.Code != tc.code || a.Text != hecCodes[tc.code].Text {
 			t.Fatalf("code %d: answer %+v", tc.code, a)
 		}
 		if stored := s.Store().Len() > before; stored != tc.stores {
