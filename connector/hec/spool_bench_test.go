@@ -35,3 +35,21 @@ func BenchmarkSpoolAppend(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSendSequential: one producer calling Send one event at a time
+// (what a pipeline that does not batch pays): one durable commit per event.
+func BenchmarkSendSequential(b *testing.B) {
+	o := benchOptions(b.TempDir(), "http://127.0.0.1:9") // never started: spool only
+	w, err := New(o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Shutdown(context.Background())
+	ev := benchEvent(1)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := w.Send(context.Background(), ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
