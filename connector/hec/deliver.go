@@ -142,6 +142,9 @@ func (r *result) describe(ep *endpoint) string {
 	if r.code >= 0 {
 		return fmt.Sprintf("%s (HEC code %d, HTTP %d) from %s", r.text, r.code, r.status, ep.display)
 	}
+	if r.status >= 200 && r.status < 300 {
+		return fmt.Sprintf("HTTP %d without an HEC answer in the body (a proxy or a wrong URL?) from %s", r.status, ep.display)
+	}
 	return fmt.Sprintf("HTTP %d %s from %s", r.status, r.text, ep.display)
 }
 
@@ -182,12 +185,12 @@ func classify(r *result) outcome {
 		return outTooLarge
 	case r.status == http.StatusTooManyRequests || r.status >= 500:
 		return outRetry
-	case r.status >= 200 && r.status < 300:
-		return outOK
 	case r.status == http.StatusRequestTimeout:
 		return outRetry
 	}
-	return outConfig // 401/403/404 without a code: a wrong URL or proxy
+	// 401/403/404, or even a 200, without HEC's JSON answer: a wrong URL or
+	// a proxy answering in Splunk's place; never count that as delivery.
+	return outConfig
 }
 
 func (w *Writer) encodeBody(recs [][]byte) []byte {

@@ -28,7 +28,7 @@ func TestClassify(t *testing.T) {
 		want         outcome
 	}{
 		{200, 0, nil, outOK},
-		{200, -1, nil, outOK},
+		{200, -1, nil, outConfig}, // a 200 without HEC's answer: a proxy, not delivery
 		{200, 24, nil, outOKSlow},
 		{200, 25, nil, outOKSlow},
 		{0, -1, errors.New("connection reset"), outRetry},
@@ -389,5 +389,22 @@ func TestConfigErrorFailsOver(t *testing.T) {
 	}
 	if m := missing(seqCounts(emu), 500); len(m) > 0 {
 		t.Fatalf("missing %s", fmtFirst(m))
+	}
+}
+
+// TestProxy200IsNotDelivery: a 200 that is not HEC's answer (a proxy's
+// page) keeps the events and fails the status.
+func TestProxy200IsNotDelivery(t *testing.T) {
+	f := &fakeHEC{handler: func(int, []map[string]any, *http.Request) (int, string) {
+		return 200, `<html>Welcome to the proxy</html>`
+	}}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	w := mustWriter(t, testOptions(t, t.TempDir(), goodToken, srv.URL))
+	_ = w.Start(context.Background())
+	_ = w.Send(context.Background(), testEvent(1))
+	waitFor(t, 10*time.Second, "status FAIL", func() bool { return !w.Status().OK })
+	if st := w.Stats(); st.SpoolEvents != 1 || st.Delivered != 0 || !strings.Contains(st.Status.Text, "without an HEC answer") {
+		t.Fatalf("stats %+v", st)
 	}
 }
