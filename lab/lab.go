@@ -482,11 +482,10 @@ func Summarise(st *splunkemu.Store, day *scenario.Day, world *dnslab.World) Summ
 			}
 		case schema.TypeFluxContact:
 			contacts[d.Src+"|"+d.Domain] = true
-			ok := false
-			for _, fd := range day.Truth.FluxContacts[d.Src] {
-				ok = ok || fd == d.Domain
-			}
-			if !ok {
+			// A host that talked to a flux domain's infrastructure is a true
+			// contact, whichever of the domains sharing an address it is
+			// attributed to; a host that contacted none is a false one.
+			if _, ok := day.Truth.FluxContacts[d.Src]; !ok || !fluxKinds[d.Domain] {
 				s.FalsePositives = append(s.FalsePositives, d.DetectionType+" "+d.Src+" "+d.Domain)
 			}
 		}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/fluxhunt/fluxhunt/detect/fluxcontact"
 	"github.com/fluxhunt/fluxhunt/detect/suppress"
@@ -78,8 +79,13 @@ type Config struct {
 	CandidateMaxTTL     int64 // rows answering with TTL at most this... (default 300 s)
 	CandidateMinAnswers int   // ...and at least this many addresses (default 3)
 	DGAThreshold        float64
-	Lookback            time.Duration // flow look-back on a new fast-flux domain (default 6 h; 0 with nil FlowLookback)
+	Lookback            time.Duration // flow look-back on a new fast-flux domain (default 24 h; unused with a nil FlowLookback)
 	ProbeSample         float64       // share of probe rounds written as fluxhunt:probe (default 1)
+	// SaveInCommit: ConsumeWindow does not save the state; the caller
+	// saves it with SaveTx inside the transaction that advances the poll
+	// checkpoint, so a window's state and the checkpoint past it are
+	// written together (exactly once across crashes).
+	SaveInCommit bool
 }
 
 // Deps are the parts the pipeline drives. Scorer, Prober, Lookback, Allow
@@ -104,8 +110,11 @@ type Pipeline struct {
 	deps Deps
 	log  *slog.Logger
 
-	mu      sync.Mutex
+	mu      sync.Mutex // the detector state
 	tracker *suppress.Tracker
+
+	pmu     sync.Mutex // the pending snapshot; never held across I/O
+	pending map[string][]byte
 	flux    *fluxcontact.Table
 
 	m metrics
@@ -143,7 +152,7 @@ func New(cfg Config, deps Deps) (*Pipeline, error) {
 		cfg.CandidateMinAnswers = 3
 	}
 	if cfg.Lookback <= 0 {
-		cfg.Lookback = 6 * time.Hour
+		cfg.Lookback = 24 * time.Hour
 	}
 	if cfg.ProbeSample <= 0 {
 		cfg.ProbeSample = 1
@@ -203,20 +212,73 @@ func (p *Pipeline) restore() error {
 	return nil
 }
 
-func (p *Pipeline) save() error {
-	if p.deps.State == nil {
-		return nil
-	}
+// snapshot marshals the state; the caller holds p.mu. It becomes the
+// pending snapshot, written by SaveTx (in the poller's checkpoint
+// transaction) or by Flush.
+func (p *Pipeline) snapshot() error {
+	snap := map[string][]byte{}
 	for _, s := range []struct {
 		key string
 		v   json.Marshaler
 	}{{stateTracker, p.tracker}, {stateFlux, p.flux}, {stateHosts, p.deps.Hosts}} {
 		b, err := s.v.MarshalJSON()
 		if err != nil {
+			p.m.errors.WithLabelValues("state").Inc()
 			return fmt.Errorf("pipeline: save %s: %w", s.key, err)
 		}
-		if err := p.deps.State.Put(s.key, b); err != nil {
-			return fmt.Errorf("pipeline: save %s: %w", s.key, err)
+		snap[s.key] = b
+	}
+	p.pmu.Lock()
+	p.pending = snap
+	p.pmu.Unlock()
+	return nil
+}
+
+func (p *Pipeline) takePending() map[string][]byte {
+	p.pmu.Lock()
+	defer p.pmu.Unlock()
+	snap := p.pending
+	p.pending = nil
+	return snap
+}
+
+// Flush writes the pending snapshot to the StateStore. It must not be
+// called inside a transaction of the same database.
+func (p *Pipeline) Flush() error {
+	snap := p.takePending()
+	if snap == nil || p.deps.State == nil {
+		return nil
+	}
+	for _, k := range []string{stateTracker, stateFlux, stateHosts} {
+		if err := p.deps.State.Put(k, snap[k]); err != nil {
+			p.m.errors.WithLabelValues("state").Inc()
+			// Keep it pending for the next try.
+			p.pmu.Lock()
+			if p.pending == nil {
+				p.pending = snap
+			}
+			p.pmu.Unlock()
+			return fmt.Errorf("pipeline: save %s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// SaveTx writes the pending snapshot inside tx (the poller's checkpoint
+// transaction). It takes no lock that a holder could keep while waiting for
+// the database, so it cannot deadlock with Send or Flush.
+func (p *Pipeline) SaveTx(tx *bolt.Tx) error {
+	snap := p.takePending()
+	if snap == nil {
+		return nil
+	}
+	b, err := tx.CreateBucketIfNotExists(stateBucket)
+	if err != nil {
+		return fmt.Errorf("pipeline: save: %w", err)
+	}
+	for _, k := range []string{stateTracker, stateFlux, stateHosts} {
+		if err := b.Put([]byte(k), snap[k]); err != nil {
+			return fmt.Errorf("pipeline: save %s: %w", k, err)
 		}
 	}
 	return nil
@@ -226,6 +288,17 @@ func (p *Pipeline) save() error {
 // when every resulting detection is spooled and the state saved: then the
 // poller may advance its checkpoint.
 func (p *Pipeline) ConsumeWindow(ctx context.Context, start, end time.Time, dns []schema.DNSRow, flows []schema.FlowRow) error {
+	if err := p.consume(ctx, end, dns, flows); err != nil {
+		return err
+	}
+	p.m.windows.Inc()
+	if p.cfg.SaveInCommit {
+		return nil
+	}
+	return p.Flush()
+}
+
+func (p *Pipeline) consume(ctx context.Context, end time.Time, dns []schema.DNSRow, flows []schema.FlowRow) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	allow := p.allow()
@@ -253,12 +326,7 @@ func (p *Pipeline) ConsumeWindow(ctx context.Context, start, end time.Time, dns 
 	if err := p.emit(ctx, dets, end, allow); err != nil {
 		return err
 	}
-	if err := p.save(); err != nil {
-		p.m.errors.WithLabelValues("state").Inc()
-		return err
-	}
-	p.m.windows.Inc()
-	return nil
+	return p.snapshot()
 }
 
 func (p *Pipeline) allow() Allowlist {
@@ -311,11 +379,11 @@ func (p *Pipeline) pickCandidates(rows []schema.DNSRow, now time.Time) {
 		}
 		if reason == "" {
 			if p.flux.IsFlux(name) {
-				p.flux.NotePassive(name, r.Answers, now)
+				p.flux.NotePassive(r.Src, name, r.Answers, now)
 			}
 			continue
 		}
-		p.flux.NotePassive(name, r.Answers, now)
+		p.flux.NotePassive(r.Src, name, r.Answers, now)
 		if p.deps.Prober != nil && p.deps.Prober.Submit(name, reason, prio) {
 			p.m.candidates.Inc()
 		}
@@ -368,9 +436,12 @@ func (p *Pipeline) FastFlux(ctx context.Context, det schema.Detection, addrs []n
 	all := p.flux.AddFlux(det.Domain, addrs, at)
 	err := p.emit(ctx, []schema.Detection{det}, at, p.allow())
 	if err == nil {
-		err = p.save()
+		err = p.snapshot()
 	}
 	p.mu.Unlock()
+	if err == nil && !p.cfg.SaveInCommit {
+		err = p.Flush()
+	}
 	if err != nil || !isNew || p.deps.Lookback == nil || len(all) == 0 {
 		return err
 	}
@@ -381,11 +452,15 @@ func (p *Pipeline) FastFlux(ctx context.Context, det schema.Detection, addrs []n
 		return nil
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if err := p.emit(ctx, p.flux.Observe(rows, at), at, p.allow()); err != nil {
-		return err
+	err = p.emit(ctx, p.flux.Observe(rows, at), at, p.allow())
+	if err == nil {
+		err = p.snapshot()
 	}
-	return p.save()
+	p.mu.Unlock()
+	if err == nil && !p.cfg.SaveInCommit {
+		err = p.Flush()
+	}
+	return err
 }
 
 // Probe spools a fluxhunt:probe summary (sampled per Config.ProbeSample by

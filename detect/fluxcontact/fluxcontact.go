@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/fluxhunt/fluxhunt/schema"
@@ -20,6 +21,7 @@ type Config struct {
 	MaxAddrs    int           // flux addresses remembered (default 200,000)
 	MaxPassive  int           // candidate domains whose passive answers are kept (default 50,000)
 	MaxContacts int           // open (host, domain) contacts (default 100,000)
+	MaxResolved int           // (host, address) -> domain resolutions kept (default 200,000)
 	AddrTTL     time.Duration // an address leaves the table this long after it was last seen for the domain (default 7 d)
 }
 
@@ -32,6 +34,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxContacts <= 0 {
 		c.MaxContacts = 100_000
+	}
+	if c.MaxResolved <= 0 {
+		c.MaxResolved = 200_000
 	}
 	if c.AddrTTL <= 0 {
 		c.AddrTTL = 7 * 24 * time.Hour
@@ -55,7 +60,11 @@ type Contact struct {
 	Last    int64
 	Dests   map[string]bool
 	Ports   map[int]bool
-	changed bool
+	// ByLookup: the host itself resolved the domain to a contacted address;
+	// otherwise the contact is known by address only (one botnet's hosts
+	// may serve several flux domains).
+	ByLookup bool
+	changed  bool
 }
 
 type snapshot struct {
@@ -64,6 +73,7 @@ type snapshot struct {
 	Passive  map[string]map[string]int64 `json:"passive"`
 	Order    []string                    `json:"order"`
 	Contacts []*Contact                  `json:"contacts"`
+	Resolved []string                    `json:"resolved"` // "src|addr|domain", oldest first
 }
 
 // MarshalJSON snapshots the table for persistence.
@@ -90,6 +100,9 @@ func (t *Table) MarshalJSON() ([]byte, error) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		s.Contacts = append(s.Contacts, t.contacts[k])
+	}
+	for _, k := range t.resolvedQ {
+		s.Resolved = append(s.Resolved, k+"|"+t.resolved[k])
 	}
 	return json.Marshal(s)
 }
@@ -124,6 +137,17 @@ func (t *Table) UnmarshalJSON(b []byte) error {
 	for _, c := range s.Contacts {
 		t.contacts[c.Src+"|"+c.Domain] = c
 	}
+	for _, r := range s.Resolved {
+		i := strings.LastIndexByte(r, '|')
+		if i < 0 {
+			continue
+		}
+		k := r[:i]
+		if _, ok := t.resolved[k]; !ok {
+			t.resolvedQ = append(t.resolvedQ, k)
+		}
+		t.resolved[k] = r[i+1:]
+	}
 	return nil
 }
 
@@ -135,12 +159,17 @@ type Table struct {
 	passive  map[string]map[netip.Addr]int64
 	passiveQ []string
 	contacts map[string]*Contact
+	// resolved remembers which domain a host itself resolved to an
+	// address, so that a flow to an address shared by several flux domains
+	// (one botnet serves many) is attributed to the one the host asked for.
+	resolved  map[string]string
+	resolvedQ []string
 }
 
 // New makes an empty table.
 func New(cfg Config) *Table {
 	return &Table{cfg: cfg.withDefaults(), addrs: map[netip.Addr]addrRef{}, domains: map[string]int{},
-		passive: map[string]map[netip.Addr]int64{}, contacts: map[string]*Contact{}}
+		passive: map[string]map[netip.Addr]int64{}, contacts: map[string]*Contact{}, resolved: map[string]string{}}
 }
 
 // IsFlux reports whether domain is a known fast-flux domain.
@@ -149,10 +178,24 @@ func (t *Table) IsFlux(domain string) bool { _, ok := t.domains[domain]; return 
 // Addrs is the number of flux addresses held.
 func (t *Table) Addrs() int { return len(t.addrs) }
 
-// NotePassive records addresses a resolver handed out for a candidate
-// domain (from DNS rows), so that they join the table if the domain turns
-// out to be flux. Addresses of known flux domains join at once.
-func (t *Table) NotePassive(domain string, answers []string, at time.Time) {
+// NotePassive records addresses a resolver handed out to host src for a
+// candidate domain (from DNS rows), so that they join the table if the
+// domain turns out to be flux, and so that src's flows to them are
+// attributed to that domain. Addresses of known flux domains join at once.
+func (t *Table) NotePassive(src, domain string, answers []string, at time.Time) {
+	if src != "" {
+		for _, a := range answers {
+			k := src + "|" + a
+			if _, ok := t.resolved[k]; !ok {
+				if len(t.resolved) >= t.cfg.MaxResolved {
+					delete(t.resolved, t.resolvedQ[0])
+					t.resolvedQ = t.resolvedQ[1:]
+				}
+				t.resolvedQ = append(t.resolvedQ, k)
+			}
+			t.resolved[k] = domain
+		}
+	}
 	if t.IsFlux(domain) {
 		t.AddFlux(domain, parseAddrs(answers), at)
 		return
@@ -249,13 +292,26 @@ func (t *Table) Observe(flows []schema.FlowRow, now time.Time) []schema.Detectio
 		if !ok || now.Unix()-ref.Seen > ttl {
 			continue
 		}
+		d, byLookup := t.resolved[f.Src+"|"+f.Dest]
+		if byLookup && d != ref.Domain {
+			if !t.IsFlux(d) {
+				// The host asked for another domain that is not (yet)
+				// known flux: the contact is that domain's, found when it
+				// is classified (look-back), not this one's.
+				continue
+			}
+			ref.Domain = d
+		}
 		key := f.Src + "|" + ref.Domain
 		c, ok := t.contacts[key]
+		if ok && byLookup {
+			c.ByLookup = true
+		}
 		if !ok {
 			if len(t.contacts) >= t.cfg.MaxContacts {
 				t.evictContacts()
 			}
-			c = &Contact{Src: f.Src, Domain: ref.Domain, First: f.Time.Unix(), Dests: map[string]bool{}, Ports: map[int]bool{}}
+			c = &Contact{Src: f.Src, Domain: ref.Domain, First: f.Time.Unix(), Dests: map[string]bool{}, Ports: map[int]bool{}, ByLookup: byLookup}
 			t.contacts[key] = c
 		}
 		ts := f.Time.Unix()
@@ -330,8 +386,14 @@ func (c *Contact) detection() schema.Detection {
 		fmt.Sprintf("%d flows to %d addresses of fast-flux domain %s", c.Flows, len(dests), c.Domain),
 		fmt.Sprintf("%d bytes exchanged", c.Bytes),
 	}
+	attribution := "address only: the host's own lookup of the domain was not seen"
+	if c.ByLookup {
+		attribution = "the host resolved the domain to the contacted address"
+	} else {
+		d.Reasons = append(d.Reasons, "known by address only")
+	}
 	d.Evidence = map[string]any{"bytes": c.Bytes, "packets": c.Packets, "flows": c.Flows, "dest_addresses": dests, "dest_ports": ports,
-		"first_contact": c.First, "last_contact": c.Last}
+		"first_contact": c.First, "last_contact": c.Last, "attribution": attribution}
 	return d
 }
 

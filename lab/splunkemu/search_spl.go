@@ -195,7 +195,36 @@ func (a *searchAPI) cmdSearch(terms []string, b splBounds) (*splResult, error) {
 	var macro string
 	filters := map[string]string{}
 	var words []string
+	// groups are parenthesised disjunctions: (dest="a" OR dest="b"); a row
+	// must match one alternative of every group.
+	type alt struct{ k, v string }
+	var groups [][]alt
+	var group []alt
+	inGroup := false
 	for _, t := range terms {
+		if !inGroup && strings.HasPrefix(t, "(") {
+			inGroup, group = true, nil
+			t = t[1:]
+		}
+		if inGroup {
+			closing := strings.HasSuffix(t, ")")
+			if closing {
+				t = t[:len(t)-1]
+			}
+			switch {
+			case t == "" || strings.EqualFold(t, "OR"):
+			case strings.Contains(t, "=") && !strings.HasPrefix(t, "\""):
+				k, v, _ := strings.Cut(t, "=")
+				group = append(group, alt{strings.ToLower(strings.TrimSpace(k)), unquote(strings.TrimSpace(v))})
+			default:
+				return nil, splErr("Error in 'search' command: the emulator supports only field=value terms joined by OR inside parentheses, got %q", t)
+			}
+			if closing {
+				inGroup = false
+				groups = append(groups, group)
+			}
+			continue
+		}
 		switch {
 		case strings.HasPrefix(t, "`") && strings.HasSuffix(t, "`") && len(t) > 2:
 			name := strings.TrimSpace(t[1 : len(t)-1])
@@ -214,15 +243,16 @@ func (a *searchAPI) cmdSearch(terms []string, b splBounds) (*splResult, error) {
 			words = append(words, strings.ToLower(unquote(t)))
 		}
 	}
-	if macro == "" && filters["index"] == "" {
-		// Splunk searches the user's default indexes; the emulator's are the
-		// indexes HEC wrote to (events loaded under a macro are only found
-		// through it or by naming their index).
+	if inGroup {
+		return nil, splErr("Error in 'search' command: Unbalanced parentheses.")
 	}
 	evs := a.s.store.Select(func(e *Event) bool {
 		if macro != "" && e.Macro != macro {
 			return false
 		}
+		// Without an index, Splunk searches the user's default indexes; the
+		// emulator's are those HEC wrote to: events loaded under a macro are
+		// found through it or by naming their index.
 		if macro == "" && filters["index"] == "" && e.Macro != "" {
 			return false
 		}
@@ -275,6 +305,24 @@ func (a *searchAPI) cmdSearch(terms []string, b splBounds) (*splResult, error) {
 				break
 			}
 		}
+		for _, g := range groups {
+			if !ok {
+				break
+			}
+			any := false
+			for _, a := range g {
+				for _, x := range r[a.k] {
+					if wildMatch(a.v, x) {
+						any = true
+						break
+					}
+				}
+				if any {
+					break
+				}
+			}
+			ok = any
+		}
 		if ok && len(words) > 0 {
 			raw := strings.ToLower(strings.Join(r["_raw"], " "))
 			for _, w := range words {
@@ -289,9 +337,7 @@ func (a *searchAPI) cmdSearch(terms []string, b splBounds) (*splResult, error) {
 		}
 		res.rows = append(res.rows, r)
 		for k := range r {
-			if !seen[k] {
-				seen[k] = true
-			}
+			seen[k] = true
 		}
 	}
 	res.cols = eventCols(seen)
