@@ -50,6 +50,8 @@ const (
 	fUncovered
 	fDigitsEnd
 	fLLGap
+	fWordFreqMean
+	fWordFreqMin
 	numFeatures
 )
 
@@ -60,6 +62,7 @@ var FeatureNames = [numFeatures]string{
 	"unseen_trigram_frac", "min_ll_web", "hex", "word_cover", "words",
 	"mean_word_len", "longest_word_frac", "all_words", "word_cover_5plus", "tld_prior",
 	"short", "long", "uncovered_letters", "digits_only_at_end", "ll_web_minus_english",
+	"word_benign_freq_mean", "word_benign_freq_min",
 }
 
 // xlogx[c] = c*ln(c), for entropy without calling math.Log per symbol.
@@ -84,6 +87,7 @@ type tables struct {
 	llEnglish []float32 // the same on dictionary words
 	seen      []uint64  // bitset: trigram seen in benign names
 	words     *trie
+	wfreq     []float32 // per trie node: log(1 + times the word appears in benign names)
 	tld       map[string]float32
 	tldOther  float32
 }
@@ -92,20 +96,25 @@ type tables struct {
 // within runs of letters) that covers the most letters, then uses the fewest
 // words. It returns the covered letters, the number of words, the longest
 // word and the letters covered by words of 5 or more.
-func (t *tables) segment(label string) (covered, nwords, longest, cover5 int) {
+func (t *tables) segment(label string) (covered, nwords, longest, cover5 int, fsum, fmin float32) {
 	n := len(label)
 	var cov, cnt, c5, lng [maxLbl + 1]uint8
+	var fs, fm [maxLbl + 1]float32
 	for i := 1; i <= n; i++ {
 		cov[i], cnt[i], c5[i], lng[i] = 0, 0, 0, 0
 	}
-	better := func(j int, c, w, five, l uint8) {
-		if c > cov[j] || (c == cov[j] && w < cnt[j]) {
-			cov[j], cnt[j], c5[j], lng[j] = c, w, five, l
+	fs[0], fm[0] = 0, 1e9
+	better := func(j int, c, w, five, l uint8, sum, mn float32) {
+		if c > cov[j] || (c == cov[j] && w < cnt[j]) || (c == cov[j] && w == cnt[j] && sum > fs[j]) {
+			cov[j], cnt[j], c5[j], lng[j], fs[j], fm[j] = c, w, five, l, sum, mn
 		}
+	}
+	for i := 1; i <= n; i++ {
+		fs[i], fm[i] = -1, 1e9
 	}
 	for i := 0; i < n; i++ {
 		// skip label[i]
-		better(i+1, cov[i], cnt[i], c5[i], lng[i])
+		better(i+1, cov[i], cnt[i], c5[i], lng[i], fs[i], fm[i])
 		node := uint32(0)
 		for j := i; j < n; j++ {
 			c := label[j] - 'a'
@@ -125,11 +134,16 @@ func (t *tables) segment(label string) (covered, nwords, longest, cover5 int) {
 				if uint8(l) > lg {
 					lg = uint8(l)
 				}
-				better(j+1, cov[i]+uint8(l), cnt[i]+1, five, lg)
+				wf := t.wfreq[node]
+				mn := fm[i]
+				if wf < mn {
+					mn = wf
+				}
+				better(j+1, cov[i]+uint8(l), cnt[i]+1, five, lg, fs[i]+wf, mn)
 			}
 		}
 	}
-	return int(cov[n]), int(cnt[n]), int(lng[n]), int(c5[n])
+	return int(cov[n]), int(cnt[n]), int(lng[n]), int(c5[n]), fs[n], fm[n]
 }
 
 // features computes the feature vector of a site label (1-63 bytes of
@@ -208,7 +222,13 @@ func (t *tables) features(label, icann string, f *[numFeatures]float64) {
 		}
 	}
 	fn := float64(n)
-	covered, nwords, longest, cover5 := t.segment(label)
+	covered, nwords, longest, cover5, fsum, fmin := t.segment(label)
+	if nwords > 0 {
+		f[fWordFreqMean] = float64(fsum) / float64(nwords)
+		f[fWordFreqMin] = float64(fmin)
+	} else {
+		f[fWordFreqMean], f[fWordFreqMin] = -1, -1
+	}
 
 	f[fLen] = fn
 	f[fEntropy] = lnTab[n] - sumxlx/fn

@@ -1,6 +1,7 @@
 package dga
 
 import (
+	"errors"
 	"net/netip"
 	"strings"
 
@@ -90,6 +91,10 @@ func parseName(raw string) (p parsed, skip string) {
 // invalidReason turns a normaliser error into a reason; it allocates, but
 // only for invalid input.
 func invalidReason(err error) string {
+	var ne *schema.NameError
+	if errors.As(err, &ne) {
+		return "invalid: " + ne.Reason
+	}
 	return "invalid: " + err.Error()
 }
 

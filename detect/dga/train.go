@@ -68,12 +68,14 @@ type sample struct {
 type Trainer struct {
 	tab      tables
 	words    string
+	wcount   map[string]uint32
 	famNames []string
 	fit      []sample // benign fit split + DGA fit names
 	calib    []sample // benign calib split + DGA calib names
 	Dropped  int      // training names that were not scorable or benign traps
 	Version  string
 	Meta     map[string]string
+	GBDT     gbdtParams
 	// Exclude is the family left out by Fit ("" for none).
 }
 
@@ -82,6 +84,7 @@ type TrainOptions struct {
 	Version      string
 	MaxPerFamily int // at most this many training names per family (0: 5000)
 	BenignEvery  int // use every k-th benign name of the fit/calib splits (0: 1), for smoke runs
+	Trees        int // boosted trees (0: the default)
 }
 
 // NewTrainer builds the n-gram tables and the features.
@@ -95,7 +98,10 @@ func NewTrainer(c *Corpus, o TrainOptions) (*Trainer, error) {
 	if o.BenignEvery <= 0 {
 		o.BenignEvery = 1
 	}
-	t := &Trainer{Version: o.Version, Meta: map[string]string{}}
+	t := &Trainer{Version: o.Version, Meta: map[string]string{}, GBDT: defaultGBDT}
+	if o.Trees > 0 {
+		t.GBDT.trees = o.Trees
+	}
 	words := make([]string, 0, len(c.Words))
 	for _, w := range c.Words {
 		w = strings.ToLower(strings.TrimSpace(w))
@@ -133,6 +139,14 @@ func NewTrainer(c *Corpus, o TrainOptions) (*Trainer, error) {
 	for _, w := range words {
 		eng.add(w)
 	}
+	t.tab.wfreq = make([]float32, len(t.tab.words.mask))
+	t.wcount = map[string]uint32{}
+	for _, lbl := range web.labels {
+		for _, w := range t.tab.words.segmentWords(lbl) {
+			t.wcount[w]++
+		}
+	}
+	t.tab.wfreq = wordFreqs(t.tab.words, t.wcount)
 	t.tab.llWeb = web.logProbs()
 	t.tab.llEnglish = eng.logProbs()
 	t.tab.seen = web.seenSet()
@@ -216,10 +230,10 @@ func (t *Trainer) Fit(exclude string) (*Model, *File, error) {
 			set[i].f[fTLD] = float64(v)
 		}
 	}
-	w, b := logistic(fit, 1e-4)
+	fo := trainForest(fit, t.GBDT)
 	z := make([]float64, len(calib))
 	for i := range calib {
-		z[i] = dot(w, b, &calib[i].f)
+		z[i] = fo.margin(&calib[i].f)
 	}
 	pa, pb := platt(z, calib)
 	var benign []float64
@@ -229,27 +243,13 @@ func (t *Trainer) Fit(exclude string) (*Model, *File, error) {
 		}
 	}
 	thr := thresholdAt(benign, 1e-3)
-
-	// mean benign contribution of each feature, for reasons
-	var contrib [numFeatures]float64
-	nb := 0
-	for i := range fit {
-		if fit[i].fam < 0 {
-			nb++
-			for j := range contrib {
-				contrib[j] += w[j] * fit[i].f[j]
-			}
-		}
-	}
-	for j := range contrib {
-		contrib[j] /= float64(max(nb, 1))
-	}
 	f := &File{
-		Version: t.Version, Features: FeatureNames[:], Weights: w[:], Bias: b,
-		PlattA: pa, PlattB: pb, Threshold: thr, Contrib: contrib[:],
+		Version: t.Version, Features: FeatureNames[:],
+		Depth: fo.depth, Base: fo.base, Feat: fo.feat, Thr: fo.thr, Leaf: fo.leaf,
+		PlattA: pa, PlattB: pb, Threshold: thr,
 		TLD: tld, TLDOther: other,
 		LLWeb: t.tab.llWeb, LLEnglish: t.tab.llEnglish, Seen: t.tab.seen,
-		Words: t.words, Meta: t.Meta,
+		Words: t.words, WordFreq: t.wcount, Meta: t.Meta,
 	}
 	m, err := fromFile(f)
 	if err != nil {
@@ -520,10 +520,12 @@ func thresholdAt(benign []float64, fpr float64) float64 {
 
 // ngramCounts counts trigrams over the n-gram symbols.
 type ngramCounts struct {
-	tri []float64
+	tri    []float64
+	labels []string
 }
 
 func (c *ngramCounts) add(label string) {
+	c.labels = append(c.labels, label)
 	if c.tri == nil {
 		c.tri = make([]float64, nTri)
 	}
