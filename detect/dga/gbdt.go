@@ -14,26 +14,43 @@ type forest struct {
 	thr   []float64
 	leaf  []float64
 	base  float64
+	nodes []fnode // compiled feat/thr
+}
+
+// fnode is an internal node: go right when the feature is > thr.
+type fnode struct {
+	thr  float64
+	feat uint32
+}
+
+// compile lays the nodes out for margin.
+func (fo *forest) compile() {
+	fo.nodes = make([]fnode, len(fo.feat))
+	for i := range fo.feat {
+		fo.nodes[i] = fnode{thr: fo.thr[i], feat: uint32(fo.feat[i])}
+	}
 }
 
 // margin is the ensemble's log-odds for f. It does not allocate.
 func (fo *forest) margin(f *[numFeatures]float64) float64 {
-	inner := 1<<fo.depth - 1
-	nl := 1 << fo.depth
+	depth := fo.depth
+	inner := 1<<depth - 1
+	nl := 1 << depth
 	z := fo.base
-	nt := len(fo.leaf) / nl
-	for t := 0; t < nt; t++ {
-		feat := fo.feat[t*inner : (t+1)*inner]
-		thr := fo.thr[t*inner : (t+1)*inner]
+	nodes := fo.nodes
+	leaf := fo.leaf
+	for t, lb := 0, 0; lb+nl <= len(leaf) && (t+1)*inner <= len(nodes); t, lb = t+1, lb+nl {
+		tree := nodes[t*inner : (t+1)*inner]
 		i := 0
-		for d := 0; d < fo.depth; d++ {
-			if f[feat[i]] > thr[i] {
+		for d := 0; d < depth; d++ {
+			nd := tree[i]
+			if f[nd.feat%numFeatures] > nd.thr {
 				i = 2*i + 2
 			} else {
 				i = 2*i + 1
 			}
 		}
-		z += fo.leaf[t*nl+i-inner]
+		z += leaf[lb+i-inner]
 	}
 	return z
 }
@@ -46,7 +63,7 @@ type gbdtParams struct {
 	bins         int
 }
 
-var defaultGBDT = gbdtParams{trees: 120, depth: 4, rate: 0.15, lambda: 1, minHess: 2, bins: 64}
+var defaultGBDT = gbdtParams{trees: 60, depth: 4, rate: 0.25, lambda: 1, minHess: 2, bins: 64}
 
 // trainForest fits a forest with the logistic loss on weighted samples.
 func trainForest(s []sample, p gbdtParams) *forest {
@@ -196,5 +213,6 @@ func trainForest(s []sample, p gbdtParams) *forest {
 		fo.thr = append(fo.thr, thr...)
 		fo.leaf = append(fo.leaf, leaf...)
 	}
+	fo.compile()
 	return fo
 }

@@ -111,6 +111,7 @@ func fromFile(f *File) (*Model, error) {
 	}
 	m := &Model{version: f.Version, plattA: f.PlattA, plattB: f.PlattB, threshold: f.Threshold,
 		forest: forest{depth: f.Depth, base: f.Base, feat: f.Feat, thr: f.Thr, leaf: f.Leaf}}
+	m.forest.compile()
 	m.llWeb, m.llEnglish, m.seen = f.LLWeb, f.LLEnglish, f.Seen
 	m.tld, m.tldOther = f.TLD, f.TLDOther
 	if m.tld == nil {
