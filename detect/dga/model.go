@@ -146,6 +146,13 @@ func (m *Model) Threshold() float64 { return m.threshold }
 // names in canonical form.
 func (m *Model) Score(name string) Result {
 	p, skip := parseName(name)
+	if skip == reasonSuffixOnly {
+		// platform hostnames can be public suffixes themselves
+		// (*.compute-1.amazonaws.com): still a benign trap
+		if r := trapReason(p); r != "" {
+			return Result{Score: 0, Reason: r}
+		}
+	}
 	if skip != "" {
 		return Result{Skip: true, Reason: skip}
 	}
@@ -157,6 +164,9 @@ func (m *Model) Score(name string) Result {
 // score 0.
 func (m *Model) ScoreName(n schema.Name) (score float64, ok bool) {
 	p, skip := fromSchema(n)
+	if skip == reasonSuffixOnly && trapReason(p) != "" {
+		return 0, true
+	}
 	if skip != "" {
 		return 0, false
 	}
