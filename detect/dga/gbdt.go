@@ -5,52 +5,53 @@ import (
 	"sort"
 )
 
-// forest is a gradient-boosted ensemble of complete binary trees of fixed
-// depth, stored flat: tree t has internal nodes t*(2^d-1) ... in heap order
-// (feature feat, go right when x > thr) and leaves t*2^d ... .
+// forest is a gradient-boosted ensemble of oblivious trees: every node of a
+// level uses the same split, so a tree of depth d is d (feature, threshold)
+// pairs and 2^d leaves, and evaluating it is d independent comparisons
+// building the leaf index bit by bit (fast, branch-light, cache friendly).
 type forest struct {
 	depth int
-	feat  []uint8
-	thr   []float64
-	leaf  []float64
+	feat  []uint8   // tree t, level l at t*depth+l
+	thr   []float64 // go to the "1" side when the feature is > thr
+	leaf  []float64 // tree t's leaves at t<<depth
 	base  float64
 	nodes []fnode // compiled feat/thr
 }
 
-// fnode is an internal node: go right when the feature is > thr.
 type fnode struct {
 	thr  float64
 	feat uint32
 }
 
-// compile lays the nodes out for margin.
+// compile lays the splits out for margin.
 func (fo *forest) compile() {
 	fo.nodes = make([]fnode, len(fo.feat))
 	for i := range fo.feat {
-		fo.nodes[i] = fnode{thr: fo.thr[i], feat: uint32(fo.feat[i])}
+		fo.nodes[i] = fnode{thr: fo.thr[i], feat: uint32(fo.feat[i]) % numFeatures}
 	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // margin is the ensemble's log-odds for f. It does not allocate.
 func (fo *forest) margin(f *[numFeatures]float64) float64 {
 	depth := fo.depth
-	inner := 1<<depth - 1
 	nl := 1 << depth
 	z := fo.base
 	nodes := fo.nodes
 	leaf := fo.leaf
-	for t, lb := 0, 0; lb+nl <= len(leaf) && (t+1)*inner <= len(nodes); t, lb = t+1, lb+nl {
-		tree := nodes[t*inner : (t+1)*inner]
-		i := 0
-		for d := 0; d < depth; d++ {
-			nd := tree[i]
-			if f[nd.feat%numFeatures] > nd.thr {
-				i = 2*i + 2
-			} else {
-				i = 2*i + 1
-			}
+	for t, lb := 0, 0; lb+nl <= len(leaf) && (t+1)*depth <= len(nodes); t, lb = t+1, lb+nl {
+		sp := nodes[t*depth : (t+1)*depth]
+		idx := 0
+		for d, nd := range sp {
+			idx |= b2i(f[nd.feat] > nd.thr) << d
 		}
-		z += leaf[lb+i-inner]
+		z += leaf[lb+idx&(nl-1)]
 	}
 	return z
 }
@@ -63,7 +64,7 @@ type gbdtParams struct {
 	bins         int
 }
 
-var defaultGBDT = gbdtParams{trees: 60, depth: 4, rate: 0.25, lambda: 1, minHess: 2, bins: 64}
+var defaultGBDT = gbdtParams{trees: 50, depth: 6, rate: 0.3, lambda: 1, minHess: 1, bins: 64}
 
 // trainForest fits a forest with the logistic loss on weighted samples.
 func trainForest(s []sample, p gbdtParams) *forest {
@@ -72,23 +73,21 @@ func trainForest(s []sample, p gbdtParams) *forest {
 	cuts := make([][]float64, numFeatures)
 	binned := make([][]uint8, numFeatures)
 	vals := make([]float64, n)
+	sorted := make([]float64, n)
 	for j := 0; j < numFeatures; j++ {
 		for i := range s {
 			vals[i] = s[i].f[j]
 		}
-		sorted := append([]float64(nil), vals...)
+		copy(sorted, vals)
 		sort.Float64s(sorted)
 		var c []float64
 		for k := 1; k < p.bins; k++ {
 			q := sorted[k*n/p.bins]
-			lo := q
-			// cut between q and the next smaller distinct value
 			idx := sort.SearchFloat64s(sorted, q)
 			if idx == 0 {
 				continue
 			}
-			prev := sorted[idx-1]
-			cut := (prev + lo) / 2
+			cut := (sorted[idx-1] + q) / 2
 			if len(c) == 0 || cut > c[len(c)-1] {
 				c = append(c, cut)
 			}
@@ -96,13 +95,11 @@ func trainForest(s []sample, p gbdtParams) *forest {
 		cuts[j] = c
 		b := make([]uint8, n)
 		for i, v := range vals {
-			b[i] = uint8(sort.SearchFloat64s(c, v)) // number of cuts < v ... see below
-			// SearchFloat64s returns the first index with c[idx] >= v: v <= c[idx]
-			// means bin idx (go left at cut idx).
+			// first cut >= v: v <= c[idx], so v is in bin idx
+			b[i] = uint8(sort.SearchFloat64s(c, v))
 		}
 		binned[j] = b
 	}
-	// weights scaled to mean 1
 	tw := 0.0
 	for i := range s {
 		tw += s[i].w
@@ -111,7 +108,7 @@ func trainForest(s []sample, p gbdtParams) *forest {
 	y := make([]float64, n)
 	wp := 0.0
 	for i := range s {
-		w[i] = s[i].w * float64(n) / tw
+		w[i] = s[i].w * float64(n) / tw // mean weight 1
 		if s[i].fam >= 0 {
 			y[i] = 1
 			wp += w[i]
@@ -126,8 +123,10 @@ func trainForest(s []sample, p gbdtParams) *forest {
 	g := make([]float64, n)
 	h := make([]float64, n)
 	node := make([]int32, n)
-	inner := 1<<p.depth - 1
 	nb := p.bins
+	nl := 1 << p.depth
+	hg := make([]float64, nl*numFeatures*nb)
+	hh := make([]float64, nl*numFeatures*nb)
 	for t := 0; t < p.trees; t++ {
 		for i := range s {
 			pr := sigmoid(F[i])
@@ -135,18 +134,12 @@ func trainForest(s []sample, p gbdtParams) *forest {
 			h[i] = w[i] * pr * (1 - pr)
 			node[i] = 0
 		}
-		feat := make([]uint8, inner)
-		thr := make([]float64, inner)
-		splitBin := make([]int, inner)
 		for d := 0; d < p.depth; d++ {
-			first := 1<<d - 1
 			cnt := 1 << d
-			// histograms [node][feature][bin]
-			hg := make([]float64, cnt*numFeatures*nb)
-			hh := make([]float64, cnt*numFeatures*nb)
+			clear(hg[:cnt*numFeatures*nb])
+			clear(hh[:cnt*numFeatures*nb])
 			for i := 0; i < n; i++ {
-				k := int(node[i]) - first
-				base := k * numFeatures * nb
+				base := int(node[i]) * numFeatures * nb
 				gi, hi := g[i], h[i]
 				for j := 0; j < numFeatures; j++ {
 					o := base + j*nb + int(binned[j][i])
@@ -154,63 +147,70 @@ func trainForest(s []sample, p gbdtParams) *forest {
 					hh[o] += hi
 				}
 			}
-			for k := 0; k < cnt; k++ {
-				nd := first + k
-				bestGain, bestF, bestB := 0.0, -1, 0
-				for j := 0; j < numFeatures; j++ {
+			bestGain, bestF, bestB := 0.0, -1, 0
+			for j := 0; j < numFeatures; j++ {
+				nc := len(cuts[j])
+				gains := make([]float64, nc)
+				valid := make([]bool, nc)
+				for b := range valid {
+					valid[b] = true
+				}
+				for k := 0; k < cnt; k++ {
 					o := k*numFeatures*nb + j*nb
 					G, H := 0.0, 0.0
 					for b := 0; b < nb; b++ {
 						G += hg[o+b]
 						H += hh[o+b]
 					}
+					if H == 0 {
+						continue
+					}
 					parent := G * G / (H + p.lambda)
 					gl, hl := 0.0, 0.0
-					for b := 0; b < len(cuts[j]); b++ {
+					for b := 0; b < nc; b++ {
 						gl += hg[o+b]
 						hl += hh[o+b]
 						gr, hr := G-gl, H-hl
-						if hl < p.minHess || hr < p.minHess {
-							continue
+						if (hl < p.minHess && hl > 0) || (hr < p.minHess && hr > 0) {
+							valid[b] = false
 						}
-						gain := gl*gl/(hl+p.lambda) + gr*gr/(hr+p.lambda) - parent
-						if gain > bestGain+1e-12 {
-							bestGain, bestF, bestB = gain, j, b
-						}
+						gains[b] += gl*gl/(hl+p.lambda) + gr*gr/(hr+p.lambda) - parent
 					}
 				}
-				if bestF < 0 {
-					feat[nd], thr[nd], splitBin[nd] = 0, math.MaxFloat64, 1<<30
-				} else {
-					feat[nd], thr[nd], splitBin[nd] = uint8(bestF), cuts[bestF][bestB], bestB
+				for b := 0; b < nc; b++ {
+					if valid[b] && gains[b] > bestGain+1e-12 {
+						bestGain, bestF, bestB = gains[b], j, b
+					}
 				}
 			}
+			if bestF < 0 {
+				// no useful split: a dummy level that sends everything to 0
+				fo.feat = append(fo.feat, 0)
+				fo.thr = append(fo.thr, math.MaxFloat64)
+				continue
+			}
+			fo.feat = append(fo.feat, uint8(bestF))
+			fo.thr = append(fo.thr, cuts[bestF][bestB])
+			bin := binned[bestF]
 			for i := 0; i < n; i++ {
-				nd := node[i]
-				if int(binned[feat[nd]][i]) > splitBin[nd] {
-					node[i] = 2*nd + 2
-				} else {
-					node[i] = 2*nd + 1
+				if int(bin[i]) > bestB {
+					node[i] |= 1 << d
 				}
 			}
 		}
-		nl := 1 << p.depth
 		lg := make([]float64, nl)
 		lh := make([]float64, nl)
 		for i := 0; i < n; i++ {
-			l := int(node[i]) - inner
-			lg[l] += g[i]
-			lh[l] += h[i]
+			lg[node[i]] += g[i]
+			lh[node[i]] += h[i]
 		}
 		leaf := make([]float64, nl)
 		for l := range leaf {
 			leaf[l] = -lg[l] / (lh[l] + p.lambda) * p.rate
 		}
 		for i := 0; i < n; i++ {
-			F[i] += leaf[int(node[i])-inner]
+			F[i] += leaf[node[i]]
 		}
-		fo.feat = append(fo.feat, feat...)
-		fo.thr = append(fo.thr, thr...)
 		fo.leaf = append(fo.leaf, leaf...)
 	}
 	fo.compile()

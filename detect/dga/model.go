@@ -91,9 +91,9 @@ func fromFile(f *File) (*Model, error) {
 	if f.Depth < 1 || f.Depth > 8 {
 		return nil, fmt.Errorf("dga: load model: tree depth %d out of range", f.Depth)
 	}
-	inner, nl := 1<<f.Depth-1, 1<<f.Depth
+	nl := 1 << f.Depth
 	nt := len(f.Leaf) / nl
-	if len(f.Leaf)%nl != 0 || len(f.Feat) != nt*inner || len(f.Thr) != nt*inner {
+	if len(f.Leaf)%nl != 0 || len(f.Feat) != nt*f.Depth || len(f.Thr) != nt*f.Depth {
 		return nil, fmt.Errorf("dga: load model: tree arrays do not match depth %d", f.Depth)
 	}
 	for _, j := range f.Feat {

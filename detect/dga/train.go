@@ -82,9 +82,11 @@ type Trainer struct {
 // TrainOptions tune the trainer.
 type TrainOptions struct {
 	Version      string
-	MaxPerFamily int // at most this many training names per family (0: 5000)
-	BenignEvery  int // use every k-th benign name of the fit/calib splits (0: 1), for smoke runs
-	Trees        int // boosted trees (0: the default)
+	MaxPerFamily int     // at most this many training names per family (0: 5000)
+	BenignEvery  int     // use every k-th benign name of the fit/calib splits (0: 1), for smoke runs
+	Trees        int     // boosted trees (0: the default)
+	Rate         float64 // learning rate (0: the default)
+	NoSynthetic  bool    // leave out the synthetic families (synth.go)
 }
 
 // NewTrainer builds the n-gram tables and the features.
@@ -101,6 +103,9 @@ func NewTrainer(c *Corpus, o TrainOptions) (*Trainer, error) {
 	t := &Trainer{Version: o.Version, Meta: map[string]string{}, GBDT: defaultGBDT}
 	if o.Trees > 0 {
 		t.GBDT.trees = o.Trees
+	}
+	if o.Rate > 0 {
+		t.GBDT.rate = o.Rate
 	}
 	words := make([]string, 0, len(c.Words))
 	for _, w := range c.Words {
@@ -159,6 +164,13 @@ func NewTrainer(c *Corpus, o TrainOptions) (*Trainer, error) {
 		t.calib = append(t.calib, t.sample(p, -1))
 	}
 	fams := append([]Family(nil), c.Families...)
+	if !o.NoSynthetic {
+		var sfx []string
+		for _, p := range fitB {
+			sfx = append(sfx, p.suffix)
+		}
+		fams = append(fams, synthFamilies(words, sfx)...)
+	}
 	sort.Slice(fams, func(i, j int) bool { return fams[i].Name < fams[j].Name })
 	for fi, f := range fams {
 		t.famNames = append(t.famNames, f.Name)
