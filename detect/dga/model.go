@@ -52,6 +52,7 @@ type File struct {
 	LLWeb     []float32          `json:"ll_web"`
 	LLEnglish []float32          `json:"ll_english"`
 	Seen      []uint64           `json:"seen"`
+	Quad      []byte             `json:"ll4_web_quantised"`
 	Words     string             `json:"words"` // newline separated
 	WordFreq  map[string]uint32  `json:"word_benign_counts"`
 	Meta      map[string]string  `json:"meta,omitempty"`
@@ -106,13 +107,13 @@ func fromFile(f *File) (*Model, error) {
 			return nil, fmt.Errorf("dga: load model: feature %d is %q, want %q", i, n, FeatureNames[i])
 		}
 	}
-	if len(f.LLWeb) != nTri || len(f.LLEnglish) != nTri || len(f.Seen) != (nTri+63)/64 {
+	if len(f.LLWeb) != nTri || len(f.LLEnglish) != nTri || len(f.Seen) != (nTri+63)/64 || len(f.Quad) != nQuad {
 		return nil, fmt.Errorf("dga: load model: n-gram tables have the wrong size")
 	}
 	m := &Model{version: f.Version, plattA: f.PlattA, plattB: f.PlattB, threshold: f.Threshold,
 		forest: forest{depth: f.Depth, base: f.Base, feat: f.Feat, thr: f.Thr, leaf: f.Leaf}}
 	m.forest.compile()
-	m.llWeb, m.llEnglish, m.seen = f.LLWeb, f.LLEnglish, f.Seen
+	m.llWeb, m.llEnglish, m.seen, m.quad = f.LLWeb, f.LLEnglish, f.Seen, f.Quad
 	m.tld, m.tldOther = f.TLD, f.TLDOther
 	if m.tld == nil {
 		m.tld = map[string]float32{}

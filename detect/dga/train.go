@@ -155,6 +155,7 @@ func NewTrainer(c *Corpus, o TrainOptions) (*Trainer, error) {
 	t.tab.llWeb = web.logProbs()
 	t.tab.llEnglish = eng.logProbs()
 	t.tab.seen = web.seenSet()
+	t.tab.quad = web.quadTable(t.tab.llWeb)
 	t.tab.tld = map[string]float32{}
 
 	for _, p := range fitB {
@@ -260,7 +261,7 @@ func (t *Trainer) Fit(exclude string) (*Model, *File, error) {
 		Depth: fo.depth, Base: fo.base, Feat: fo.feat, Thr: fo.thr, Leaf: fo.leaf,
 		PlattA: pa, PlattB: pb, Threshold: thr,
 		TLD: tld, TLDOther: other,
-		LLWeb: t.tab.llWeb, LLEnglish: t.tab.llEnglish, Seen: t.tab.seen,
+		LLWeb: t.tab.llWeb, LLEnglish: t.tab.llEnglish, Seen: t.tab.seen, Quad: t.tab.quad,
 		Words: t.words, WordFreq: t.wcount, Meta: t.Meta,
 	}
 	m, err := fromFile(f)
@@ -619,6 +620,44 @@ func (c *ngramCounts) logProbs() []float32 {
 				p = math.Max(c.tri[ab*nSym+s]-disc, 0)/tot + disc*types/tot*p2[b*nSym+s]
 			}
 			out[ab*nSym+s] = float32(math.Log(p))
+		}
+	}
+	return out
+}
+
+// quadTable returns -log P(d | a b c) / quadQ, clipped to 255, with
+// interpolated absolute discounting over the trigram probabilities tri.
+func (c *ngramCounts) quadTable(tri []float32) []uint8 {
+	const disc = 0.75
+	cnt := make(map[uint32]float64)
+	for _, l := range c.labels {
+		z, a, b := uint32(symB), uint32(symB), uint32(symB)
+		for i := 0; i <= len(l); i++ {
+			s := uint32(symB)
+			if i < len(l) {
+				s = uint32(symOf[l[i]])
+			}
+			cnt[((z*nSym+a)*nSym+b)*nSym+s]++
+			z, a, b = a, b, s
+		}
+	}
+	ctxTot := make([]float64, nTri)
+	ctxTypes := make([]float64, nTri)
+	for k, v := range cnt {
+		ctxTot[k/nSym] += v
+		ctxTypes[k/nSym]++
+	}
+	out := make([]uint8, nQuad)
+	for ctx := 0; ctx < nTri; ctx++ {
+		bc := ctx % (nSym * nSym)
+		for d := 0; d < nSym; d++ {
+			p3 := math.Exp(float64(tri[bc*nSym+d]))
+			p := p3
+			if tot := ctxTot[ctx]; tot > 0 {
+				p = math.Max(cnt[uint32(ctx*nSym+d)]-disc, 0)/tot + disc*ctxTypes[ctx]/tot*p3
+			}
+			q := math.Round(-math.Log(p) / quadQ)
+			out[ctx*nSym+d] = uint8(math.Min(255, math.Max(0, q)))
 		}
 	}
 	return out
