@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"unsafe"
@@ -139,20 +140,51 @@ func (s *scorer) line(raw []byte, truncated int) error {
 		res = s.m.Score(in)
 	}
 	w := s.w
-	w.WriteString(schema.EscapeDisplay(in))
+	if printableASCII(b) {
+		w.Write(b)
+	} else {
+		w.WriteString(schema.EscapeDisplay(in))
+	}
 	w.WriteByte('\t')
 	switch {
 	case res.Skip:
 		w.WriteString("-\tskip\t")
+		// skip reasons may quote the input
+		w.WriteString(schema.EscapeDisplay(res.Reason))
 	default:
-		s.num = strconv.AppendFloat(s.num[:0], res.Score, 'f', 4, 64)
+		s.num = appendScore(s.num[:0], res.Score)
 		w.Write(s.num)
 		if res.Score >= s.thr {
 			w.WriteString("\tdga\t")
 		} else {
 			w.WriteString("\tbenign\t")
 		}
+		w.WriteString(res.Reason) // constant texts of the model
 	}
-	w.WriteString(schema.EscapeDisplay(res.Reason))
 	return w.WriteByte('\n')
+}
+
+// printableASCII reports whether b needs no escaping.
+func printableASCII(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// appendScore formats a score in [0,1] with 4 decimals, like
+// strconv.AppendFloat(dst, v, 'f', 4, 64) but without its general machinery.
+func appendScore(dst []byte, v float64) []byte {
+	if !(v >= 0 && v <= 1) {
+		return strconv.AppendFloat(dst, v, 'f', 4, 64)
+	}
+	x := v * 10000
+	if math.Abs(x-math.Floor(x)-0.5) < 1e-6 {
+		// near a rounding tie: let strconv decide exactly
+		return strconv.AppendFloat(dst, v, 'f', 4, 64)
+	}
+	n := int(x + 0.5)
+	return append(dst, byte('0'+n/10000), '.', byte('0'+n/1000%10), byte('0'+n/100%10), byte('0'+n/10%10), byte('0'+n%10))
 }

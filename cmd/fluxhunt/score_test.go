@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -133,5 +134,14 @@ func TestScoreFilesAndExitCodes(t *testing.T) {
 	out, _, rc = runScore(t, "\x00\n\xff\n1.2.3.4\nfoo\n..\nexample.com\n")
 	if rc != exitOK || strings.Count(out, "\n") != 6 || !strings.HasPrefix(out, "\\x00\t-\tskip") {
 		t.Errorf("bad input: rc %d, %q", rc, out)
+	}
+}
+
+func TestAppendScore(t *testing.T) {
+	for _, v := range []float64{0, 1, 0.5, 0.12345, 0.99995, 0.99994999, 0.00005, 0.00004999, 1e-9, 0.3333333, 0.98765432} {
+		want := strconv.FormatFloat(v, 'f', 4, 64)
+		if got := string(appendScore(nil, v)); got != want {
+			t.Errorf("appendScore(%v) = %s, want %s", v, got, want)
+		}
 	}
 }

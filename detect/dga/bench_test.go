@@ -51,9 +51,23 @@ func BenchmarkScore(b *testing.B) {
 func BenchmarkFeatures(b *testing.B) {
 	m := Default()
 	var f [numFeatures]float64
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	c0 := threadCPU()
 	for i := 0; b.Loop(); i++ {
 		m.features("xjkqzvbnmwqtrp", "biz", &f)
 	}
+	b.ReportMetric(float64((threadCPU()-c0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+}
+
+func BenchmarkParse(b *testing.B) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	c0 := threadCPU()
+	for i := 0; b.Loop(); i++ {
+		parseName(benchNames[i%len(benchNames)])
+	}
+	b.ReportMetric(float64((threadCPU()-c0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 }
 
 func BenchmarkForest(b *testing.B) {
@@ -61,8 +75,12 @@ func BenchmarkForest(b *testing.B) {
 	var f [numFeatures]float64
 	m.features("xjkqzvbnmwqtrp", "biz", &f)
 	var z float64
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	c0 := threadCPU()
 	for i := 0; b.Loop(); i++ {
 		z += m.forest.margin(&f)
 	}
+	b.ReportMetric(float64((threadCPU()-c0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 	_ = z
 }

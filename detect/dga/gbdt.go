@@ -31,11 +31,11 @@ func (fo *forest) compile() {
 	}
 }
 
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
+// gt is 1 when x > thr, else 0, without a branch: the sign bit of thr-x.
+// (thr-x is never NaN: features and thresholds are finite, and
+// MaxFloat64 - x cannot be negative.)
+func gt(x, thr float64) int {
+	return int(math.Float64bits(thr-x) >> 63)
 }
 
 // margin is the ensemble's log-odds for f. It does not allocate.
@@ -45,11 +45,25 @@ func (fo *forest) margin(f *[numFeatures]float64) float64 {
 	z := fo.base
 	nodes := fo.nodes
 	leaf := fo.leaf
+	if depth == 6 {
+		for lb := 0; lb+64 <= len(leaf) && len(nodes) >= 6; lb += 64 {
+			sp := nodes[:6]
+			idx := gt(f[sp[0].feat], sp[0].thr) |
+				gt(f[sp[1].feat], sp[1].thr)<<1 |
+				gt(f[sp[2].feat], sp[2].thr)<<2 |
+				gt(f[sp[3].feat], sp[3].thr)<<3 |
+				gt(f[sp[4].feat], sp[4].thr)<<4 |
+				gt(f[sp[5].feat], sp[5].thr)<<5
+			z += leaf[lb+idx&63]
+			nodes = nodes[6:]
+		}
+		return z
+	}
 	for t, lb := 0, 0; lb+nl <= len(leaf) && (t+1)*depth <= len(nodes); t, lb = t+1, lb+nl {
 		sp := nodes[t*depth : (t+1)*depth]
 		idx := 0
 		for d, nd := range sp {
-			idx |= b2i(f[nd.feat] > nd.thr) << d
+			idx |= gt(f[nd.feat], nd.thr) << d
 		}
 		z += leaf[lb+idx&(nl-1)]
 	}
