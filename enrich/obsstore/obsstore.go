@@ -231,6 +231,36 @@ func (s *Store) SaveQueue(items []Candidate) error {
 	return nil
 }
 
+// UpdateQueue stores and removes queue entries in one transaction (the
+// prober's write-through of changes since its last flush).
+func (s *Store) UpdateQueue(put []Candidate, del []string) error {
+	if len(put) == 0 && len(del) == 0 {
+		return nil
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketQueue)
+		for _, n := range del {
+			if err := b.Delete([]byte(n)); err != nil {
+				return err
+			}
+		}
+		for _, c := range put {
+			v, err := json.Marshal(c)
+			if err != nil {
+				return err
+			}
+			if err := b.Put([]byte(c.Name), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("obsstore: update queue: %w", err)
+	}
+	return nil
+}
+
 // LoadQueue returns the stored queue (unreadable entries skipped).
 func (s *Store) LoadQueue() ([]Candidate, error) {
 	var out []Candidate

@@ -54,4 +54,11 @@ func TestStore(t *testing.T) {
 	if err != nil || len(got) != 2 || got[1].Name != "y.ru" || got[1].Priority != 9 {
 		t.Errorf("queue after reopen %+v %v", got, err)
 	}
+	if err := s.UpdateQueue([]Candidate{{Name: "z.top", Priority: 1}, {Name: "y.ru", Priority: 10}}, []string{"x.biz", "never-there.com"}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.LoadQueue()
+	if len(got) != 2 || got[0].Name != "y.ru" || got[0].Priority != 10 || got[1].Name != "z.top" {
+		t.Errorf("queue after update %+v", got)
+	}
 }

@@ -58,6 +58,7 @@ type ASNLookup interface {
 type Store interface {
 	Append(domain string, o fastflux.Observation, verdict string, now time.Time) error
 	SaveQueue([]obsstore.Candidate) error
+	UpdateQueue(put []obsstore.Candidate, del []string) error
 	LoadQueue() ([]obsstore.Candidate, error)
 }
 
@@ -119,6 +120,8 @@ type Prober struct {
 	active    map[string]*tracked
 	due       dueHeap
 	recent    map[string]time.Time
+	dirty     map[string]*Candidate // queue changes not yet in the store (nil: delete)
+	flushMu   sync.Mutex
 	maxActive int
 	wake      chan struct{}
 	work      chan *tracked
@@ -153,7 +156,7 @@ func New(opts Options) (*Prober, error) {
 	if len(opts.DNS.Resolvers) == 0 {
 		return nil, fmt.Errorf("prober: new: dns.resolvers is empty")
 	}
-	p := &Prober{opts: opts, queued: map[string]*qItem{}, active: map[string]*tracked{}, recent: map[string]time.Time{}, wake: make(chan struct{}, 1)}
+	p := &Prober{opts: opts, queued: map[string]*qItem{}, active: map[string]*tracked{}, recent: map[string]time.Time{}, dirty: map[string]*Candidate{}, wake: make(chan struct{}, 1)}
 	for i, r := range opts.DNS.Resolvers {
 		hp, err := config.HostPort(r, 53)
 		if err != nil {
@@ -251,6 +254,77 @@ func (p *Prober) Start(ctx context.Context) error {
 		p.wg.Add(1)
 		go p.worker(ctx)
 	}
+	if p.opts.Store != nil {
+		p.wg.Add(1)
+		go p.flusher(ctx)
+	}
+	return nil
+}
+
+// flushEvery bounds what a crash (SIGKILL) can lose of the queue when the
+// caller does not Flush itself.
+const flushEvery = 500 * time.Millisecond
+
+func (p *Prober) flusher(ctx context.Context) {
+	defer p.wg.Done()
+	tick := time.NewTicker(flushEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if err := p.Flush(); err != nil {
+				p.log.Warn("prober: queue not persisted", "err", err)
+			}
+		}
+	}
+}
+
+// Flush writes the queue changes since the last flush (submitted and
+// finished domains) to the store. The pipeline calls it before it commits
+// a poll checkpoint, so that a crash loses no accepted candidate; it also
+// runs every 500 ms after Start. No-op without a store.
+func (p *Prober) Flush() error {
+	if p.opts.Store == nil {
+		return nil
+	}
+	p.flushMu.Lock() // one flush at a time, in order
+	defer p.flushMu.Unlock()
+	p.mu.Lock()
+	if len(p.dirty) == 0 {
+		p.mu.Unlock()
+		return nil
+	}
+	var put []Candidate
+	var del []string
+	for n, c := range p.dirty {
+		if c == nil {
+			del = append(del, n)
+		} else {
+			put = append(put, *c)
+		}
+	}
+	dirty := p.dirty
+	p.dirty = map[string]*Candidate{}
+	p.mu.Unlock()
+	if err := p.opts.Store.UpdateQueue(put, del); err != nil {
+		p.mu.Lock()
+		for n, c := range dirty { // keep for the next try unless superseded
+			if _, newer := p.dirty[n]; !newer {
+				p.dirty[n] = c
+			}
+		}
+		if len(p.dirty) > 4*p.opts.Probe.QueueSize { // store broken for long: stay bounded
+			for n, c := range p.dirty {
+				if c == nil { // a stale entry costs one extra probe after a restart
+					delete(p.dirty, n)
+				}
+			}
+		}
+		p.mu.Unlock()
+		return fmt.Errorf("prober: flush: %w", err)
+	}
 	return nil
 }
 
@@ -281,7 +355,10 @@ func (p *Prober) Shutdown(ctx context.Context) error {
 		p.t.Close()
 	}
 	if p.opts.Store != nil {
+		p.flushMu.Lock()
+		defer p.flushMu.Unlock()
 		p.mu.Lock()
+		p.dirty = map[string]*Candidate{} // the full save below supersedes them
 		items := make([]Candidate, 0, len(p.queued)+len(p.active))
 		for _, q := range p.queued {
 			items = append(items, q.c)
@@ -341,6 +418,8 @@ func (p *Prober) enqueueLocked(c Candidate) error {
 			q.c.Priority = c.Priority
 			q.c.Reason = c.Reason
 			heap.Fix(&p.queue, q.index)
+			qc := q.c
+			p.dirty[c.Name] = &qc
 		}
 		return nil
 	}
@@ -353,6 +432,7 @@ func (p *Prober) enqueueLocked(c Candidate) error {
 	q := &qItem{c: c}
 	heap.Push(&p.queue, q)
 	p.queued[c.Name] = q
+	p.dirty[c.Name] = &c
 	return nil
 }
 
@@ -479,6 +559,7 @@ func (p *Prober) runRound(ctx context.Context, t *tracked) {
 	p.mu.Lock()
 	if final {
 		delete(p.active, t.name.ASCII)
+		p.dirty[t.name.ASCII] = nil
 		p.rememberLocked(t.name.ASCII, o.Time)
 	} else {
 		t.nextAt = p.now().Add(p.interval(o))

@@ -293,3 +293,149 @@ func TestNSAddrPolicy(t *testing.T) {
 		}
 	}
 }
+
+// TestQueueSurvivesRestart: candidates waiting at shutdown are saved to the
+// store and probed by the next prober.
+func TestQueueSurvivesRestart(t *testing.T) {
+	w, s := startLab(t, 4)
+	path := filepath.Join(t.TempDir(), "state.db")
+	store, err := obsstore.Open(path, obsstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := labOptions(s.Addr().String(), int(s.Addr().Port()))
+	opts.Store = store
+	first, err := New(opts) // never started: everything stays queued
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := names(w)
+	for _, n := range all {
+		if err := first.Submit(Candidate{Name: n, Reason: "restart test", Priority: 7}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := first.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	store, err = obsstore.Open(path, obsstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	opts.Store = store
+	col := newCollector(len(all))
+	opts.OnResult = col.on
+	second, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	col.wait(t)
+	second.Shutdown(context.Background())
+	checkWorld(t, w, col, true)
+	for _, r := range col.final {
+		if r.Candidate.Reason != "restart test" || r.Candidate.Priority != 7 {
+			t.Errorf("%s: candidate %+v after restart", r.Domain.ASCII, r.Candidate)
+		}
+	}
+	if q, _ := store.LoadQueue(); len(q) != 0 {
+		t.Errorf("%d candidates left in the stored queue after all finished", len(q))
+	}
+}
+
+// TestQueueWriteThrough: accepted candidates reach the store without a
+// Shutdown (a SIGKILL loses nothing flushed), and finished ones leave it.
+func TestQueueWriteThrough(t *testing.T) {
+	w, s := startLab(t, 6)
+	store, err := obsstore.Open(filepath.Join(t.TempDir(), "state.db"), obsstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	opts := labOptions(s.Addr().String(), int(s.Addr().Port()))
+	opts.Store = store
+	opts.Interval = time.Hour // nothing finishes before we look
+	opts.Probe.MaxProbes = 2
+	p, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Shutdown(context.Background())
+	all := names(w)
+	for _, n := range all {
+		if err := p.Submit(Candidate{Name: n, Reason: "wt", Priority: 3}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if q, err := store.LoadQueue(); err != nil || len(q) != len(all) {
+		t.Fatalf("stored queue %d entries (%v), want %d", len(q), err, len(all))
+	}
+	// raise one domain's priority: the store follows after a flush
+	// (it may already be in progress: then nothing changes, also fine)
+	p.Submit(Candidate{Name: all[0], Reason: "watchlist", Priority: 99})
+	p.Flush()
+	q, _ := store.LoadQueue()
+	for _, c := range q {
+		if c.Name == all[0] && c.Priority != 99 && c.Priority != 3 {
+			t.Errorf("priority %d stored", c.Priority)
+		}
+	}
+}
+
+func TestQueueDeletedWhenDone(t *testing.T) {
+	w, s := startLab(t, 6)
+	store, err := obsstore.Open(filepath.Join(t.TempDir(), "state.db"), obsstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	opts := labOptions(s.Addr().String(), int(s.Addr().Port()))
+	opts.Store = store
+	_, p := runProberNoShutdown(t, opts, names(w))
+	// the last result is reported just before its domain leaves the plan
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if q, a := p.Pending(); q == 0 && a == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("domains still pending")
+		}
+	}
+	if err := p.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if q, _ := store.LoadQueue(); len(q) != 0 {
+		t.Errorf("%d finished domains still in the stored queue", len(q))
+	}
+	p.Shutdown(context.Background())
+}
+
+func runProberNoShutdown(t *testing.T, opts Options, names []string) (*collector, *Prober) {
+	t.Helper()
+	col := newCollector(len(names))
+	opts.OnResult = col.on
+	p, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if err := p.Submit(Candidate{Name: n, Reason: "test", Priority: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	col.wait(t)
+	return col, p
+}

@@ -283,6 +283,12 @@ func (p *Prober) probeRound(ctx context.Context, name string, round int) fastflu
 	if a.answered {
 		o.Authoritative = true
 		o.RCode = a.rcode
+		o.ResolverAddrs = len(addrs)
+		for _, x := range addrs {
+			if slices.Contains(a.addrs, x) {
+				o.ResolverShared++
+			}
+		}
 		o.Answers, o.TTLMin, o.TTLMax = p.withASN(a.addrs), a.ttlMin, a.ttlMax
 		o.CNAMEs = append(chain, a.chain...)
 		o.RTT += a.rtt

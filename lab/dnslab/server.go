@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/miekg/dns"
+	"golang.org/x/net/ipv4"
 )
 
 // Options configure a lab server.
@@ -30,7 +32,7 @@ type Server struct {
 	log   *slog.Logger
 
 	mu      sync.Mutex
-	udp     *dns.Server
+	pc      *net.UDPConn
 	tcp     *dns.Server
 	addr    netip.AddrPort
 	done    chan struct{}
@@ -55,7 +57,7 @@ func New(world *World, opts Options) *Server {
 func (s *Server) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.udp != nil {
+	if s.pc != nil {
 		return errors.New("dnslab: start: already started")
 	}
 	ap, err := netip.ParseAddrPort(s.opts.Listen)
@@ -83,19 +85,21 @@ func (s *Server) Start(ctx context.Context) error {
 			return fmt.Errorf("dnslab: start: tcp: %w", err)
 		}
 	}
-	h := dns.HandlerFunc(s.serveDNS)
-	s.udp = &dns.Server{PacketConn: pc, Handler: h, UDPSize: 65535}
-	s.tcp = &dns.Server{Listener: ln, Handler: h}
+	udp := pc.(*net.UDPConn)
+	tcp := &dns.Server{Listener: ln, Handler: dns.HandlerFunc(s.serveDNS)}
+	s.pc, s.tcp = udp, tcp
 	s.done = make(chan struct{})
 	var wg sync.WaitGroup
-	for _, srv := range []*dns.Server{s.udp, s.tcp} {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := tcp.ActivateAndServe(); err != nil {
+			s.log.Debug("dnslab: tcp serve ended", "err", err)
+		}
+	}()
+	for i := 0; i < max(2, runtime.GOMAXPROCS(0)); i++ {
 		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := srv.ActivateAndServe(); err != nil {
-				s.log.Debug("dnslab: serve ended", "err", err)
-			}
-		}()
+		go func() { defer wg.Done(); s.serveUDP(udp) }()
 	}
 	go func() { wg.Wait(); close(s.done) }()
 	go func() {
@@ -122,17 +126,18 @@ func (s *Server) Served() uint64 { return s.served.Load() }
 // Shutdown stops both listeners; safe without Start and more than once.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
-	udp, tcp, done := s.udp, s.tcp, s.done
-	s.udp, s.tcp = nil, nil
+	pc, tcp, done := s.pc, s.tcp, s.done
+	s.pc, s.tcp = nil, nil
 	s.mu.Unlock()
-	if udp == nil {
+	if pc == nil {
 		return nil
 	}
 	var errs []error
-	for _, srv := range []*dns.Server{udp, tcp} {
-		if err := srv.ShutdownContext(ctx); err != nil {
-			errs = append(errs, err)
-		}
+	if err := tcp.ShutdownContext(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := pc.Close(); err != nil {
+		errs = append(errs, err)
 	}
 	select {
 	case <-done:
@@ -145,21 +150,71 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return nil
 }
 
+// serveDNS answers over TCP.
 func (s *Server) serveDNS(w dns.ResponseWriter, req *dns.Msg) {
+	s.served.Add(1)
+	_ = w.WriteMsg(s.reply(req, false))
+}
+
+// reply is the full answer to req: EDNS echoed, truncated to the client's
+// UDP size over UDP.
+func (s *Server) reply(req *dns.Msg, udp bool) *dns.Msg {
 	m := s.answer(req)
-	if m == nil {
-		return
-	}
 	size := dns.MinMsgSize
 	if opt := req.IsEdns0(); opt != nil {
 		size = max(int(opt.UDPSize()), dns.MinMsgSize)
 		m.SetEdns0(uint16(min(size, 1232)), false)
 	}
-	if _, udp := w.RemoteAddr().(*net.UDPAddr); udp {
+	if udp {
 		m.Truncate(size)
 	}
-	s.served.Add(1)
-	_ = w.WriteMsg(m)
+	return m
+}
+
+// serveUDP reads and answers datagrams in batches (recvmmsg/sendmmsg):
+// the lab must not be the bottleneck of the prober's benchmark.
+func (s *Server) serveUDP(pc *net.UDPConn) {
+	const batch = 32
+	p := ipv4.NewPacketConn(pc)
+	in := make([]ipv4.Message, batch)
+	out := make([]ipv4.Message, batch)
+	bufs := make([][]byte, batch)
+	for i := range in {
+		in[i].Buffers = [][]byte{make([]byte, 4096)}
+		bufs[i] = make([]byte, 0, 4096)
+	}
+	req := new(dns.Msg)
+	for {
+		n, err := p.ReadBatch(in, 0)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		k := 0
+		for _, msg := range in[:n] {
+			*req = dns.Msg{}
+			if req.Unpack(msg.Buffers[0][:msg.N]) != nil || req.Response {
+				continue // not a query: no answer, as servers do
+			}
+			b, err := s.reply(req, true).PackBuffer(bufs[k][:cap(bufs[k])])
+			if err != nil {
+				continue
+			}
+			out[k].Buffers = [][]byte{b}
+			out[k].Addr = msg.Addr
+			k++
+		}
+		s.served.Add(uint64(k))
+		for sent := 0; sent < k; {
+			m, err := p.WriteBatch(out[sent:k], 0)
+			if err != nil {
+				break
+			}
+			sent += m
+		}
+	}
 }
 
 // answer builds the reply to req (nil: drop).
@@ -209,7 +264,11 @@ func (s *Server) answer(req *dns.Msg) *dns.Msg {
 		}
 	case isNSHost(d, name):
 		if q.Qtype == dns.TypeA {
-			a := s.Addr().Addr().As4()
+			ad := s.Addr().Addr()
+			if !ad.Is4() { // not started (tests of answer alone)
+				ad = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+			}
+			a := ad.As4()
 			m.Answer = []dns.RR{&dns.A{Hdr: hdr(q.Name, dns.TypeA, d.NSTTL), A: net.IP(a[:])}}
 		} else {
 			m.Ns = []dns.RR{soa(d, zone)}
