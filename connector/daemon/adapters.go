@@ -59,6 +59,12 @@ func (q probeQueue) Submit(domain, reason string, priority float64) bool {
 	return err == nil
 }
 
+// candidateFromRow is the prober's intake filter of passive DNS rows.
+func candidateFromRow(r schema.DNSRow) (string, bool) {
+	c, ok := prober.CandidateFromRow(r)
+	return c.Reason, ok
+}
+
 // lookback searches Splunk for flows to a fast-flux domain's addresses
 // before the domain was classified, pushed down to the indexers.
 type lookback struct{ c *search.Client }

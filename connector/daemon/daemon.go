@@ -177,7 +177,7 @@ func (d *Daemon) build() error {
 	}
 	d.pl, err = pipeline.New(pipeline.Config{Instance: cfg.Instance, Index: cfg.Splunk.HEC.Index, SuppressWindow: cfg.Detect.SuppressWindow.D(),
 		DGAThreshold: cfg.Detect.DGAThreshold, ProbeSample: cfg.Probe.SampleEvents, Lookback: cfg.Detect.FlowLookback.D(), SaveInCommit: true},
-		pipeline.Deps{Sender: d.w, Hosts: hostDetector{d.nx}, Scorer: d.model, Prober: probeQueue{d.pr}, Lookback: d.lookback(),
+		pipeline.Deps{Sender: d.w, Hosts: hostDetector{d.nx}, Scorer: d.model, Prober: probeQueue{d.pr}, Candidate: candidateFromRow, Lookback: d.lookback(),
 			Allow: func() pipeline.Allowlist { return d.currentAllow() }, Watch: func() pipeline.Allowlist { return d.currentWatch() },
 			State: state, Logger: log.With("part", "pipeline"), Registry: reg})
 	if err != nil {

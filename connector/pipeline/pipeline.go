@@ -70,17 +70,19 @@ type StateStore interface {
 	Get(key string) ([]byte, error) // nil, nil when absent
 }
 
+// CandidateFunc says whether a resolved DNS row is worth probing (low TTL,
+// many addresses), with the reason; enrich/prober.CandidateFromRow is the
+// one fluxhunt uses.
+type CandidateFunc func(schema.DNSRow) (reason string, ok bool)
+
 // Config tunes the pipeline.
 type Config struct {
 	Instance       string
 	Index          string
 	SuppressWindow time.Duration
-	// Candidate selection from passive DNS rows.
-	CandidateMaxTTL     int64 // rows answering with TTL at most this... (default 300 s)
-	CandidateMinAnswers int   // ...and at least this many addresses (default 3)
-	DGAThreshold        float64
-	Lookback            time.Duration // flow look-back on a new fast-flux domain (default 24 h; unused with a nil FlowLookback)
-	ProbeSample         float64       // share of probe rounds written as fluxhunt:probe (default 1)
+	DGAThreshold   float64
+	Lookback       time.Duration // flow look-back on a new fast-flux domain (default 24 h; unused with a nil FlowLookback)
+	ProbeSample    float64       // share of probe rounds written as fluxhunt:probe (default 1)
 	// SaveInCommit: ConsumeWindow does not save the state; the caller
 	// saves it with SaveTx inside the transaction that advances the poll
 	// checkpoint, so a window's state and the checkpoint past it are
@@ -91,16 +93,19 @@ type Config struct {
 // Deps are the parts the pipeline drives. Scorer, Prober, Lookback, Allow
 // and State may be nil.
 type Deps struct {
-	Sender   Sender
-	Hosts    HostDetector
-	Scorer   NameScorer
-	Prober   ProbeQueue
-	Lookback FlowLookback
-	Allow    func() Allowlist // the current allowlist (file + Splunk lookup), read each window
-	Watch    func() Allowlist // the current watchlist: names always probed
-	State    StateStore
-	Logger   *slog.Logger
-	Registry prometheus.Registerer
+	Sender Sender
+	Hosts  HostDetector
+	Scorer NameScorer
+	Prober ProbeQueue
+	// Candidate picks probe candidates among resolved rows; nil: only the
+	// watchlist and DGA-looking names that resolved are probed.
+	Candidate CandidateFunc
+	Lookback  FlowLookback
+	Allow     func() Allowlist // the current allowlist (file + Splunk lookup), read each window
+	Watch     func() Allowlist // the current watchlist: names always probed
+	State     StateStore
+	Logger    *slog.Logger
+	Registry  prometheus.Registerer
 }
 
 // Pipeline is safe for concurrent use: windows from the poller and results
@@ -144,12 +149,6 @@ func New(cfg Config, deps Deps) (*Pipeline, error) {
 	}
 	if cfg.SuppressWindow <= 0 {
 		cfg.SuppressWindow = 6 * time.Hour
-	}
-	if cfg.CandidateMaxTTL <= 0 {
-		cfg.CandidateMaxTTL = 300
-	}
-	if cfg.CandidateMinAnswers <= 0 {
-		cfg.CandidateMinAnswers = 3
 	}
 	if cfg.Lookback <= 0 {
 		cfg.Lookback = 24 * time.Hour
@@ -357,20 +356,13 @@ func (p *Pipeline) pickCandidates(rows []schema.DNSRow, now time.Time) {
 			continue
 		}
 		name := r.Query.ASCII
-		addrs := 0
-		for _, a := range r.Answers {
-			if _, err := netip.ParseAddr(a); err == nil {
-				addrs++
-			}
-		}
 		reason, prio := "", 0.0
-		switch {
-		case watch != nil && watch.MatchName(name):
+		if watch != nil && watch.MatchName(name) {
 			reason, prio = "on the watchlist", 1
-		case r.TTL >= 0 && r.TTL <= p.cfg.CandidateMaxTTL && addrs >= p.cfg.CandidateMinAnswers:
-			reason, prio = fmt.Sprintf("TTL %d s with %d addresses", r.TTL, addrs), 0.5
-		case r.TTL >= 0 && r.TTL <= 30 && addrs >= 1:
-			reason, prio = fmt.Sprintf("TTL %d s", r.TTL), 0.3
+		} else if p.deps.Candidate != nil {
+			if why, ok := p.deps.Candidate(*r); ok {
+				reason, prio = why, 0.5
+			}
 		}
 		if reason == "" && p.deps.Scorer != nil {
 			if s, ok := p.deps.Scorer.ScoreName(r.Query); ok && s >= threshold {
