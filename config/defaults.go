@@ -80,6 +80,7 @@ func Default() Config {
 		Detect: Detect{
 			Windows:        []Duration{d(5 * time.Minute), d(time.Hour)},
 			SuppressWindow: d(6 * time.Hour),
+			FlowLookback:   d(24 * time.Hour),
 		},
 		StateDir:        "/var/lib/fluxhunt",
 		Listen:          "127.0.0.1:9464",

@@ -130,6 +130,7 @@ type Detect struct {
 	DGAThreshold   float64    `koanf:"dga_threshold"` // 0: the model's default
 	Windows        []Duration `koanf:"windows"`       // NXDOMAIN windows
 	SuppressWindow Duration   `koanf:"suppress_window"`
+	FlowLookback   Duration   `koanf:"flow_lookback"` // on a new fast-flux domain, search flows to its addresses this far back (0: off)
 }
 
 type Log struct {

@@ -199,6 +199,9 @@ func (c *Config) finish() ([]string, error) {
 			return nil, verr(fmt.Sprintf("detect.windows[%d]", i), "%s is out of range: want 1m to 7d", w)
 		}
 	}
+	if det.FlowLookback < 0 || det.FlowLookback.D() > 30*24*time.Hour {
+		return nil, verr("detect.flow_lookback", "%s is out of range: want 0 (off) to 30d", det.FlowLookback)
+	}
 	if det.SuppressWindow < 0 {
 		return nil, verr("detect.suppress_window", "must not be negative")
 	}

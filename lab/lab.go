@@ -408,7 +408,7 @@ func banner(w io.Writer, info Info, o Options) {
 type table struct {
 	w    io.Writer
 	seen map[string]bool
-	n    int
+	next int // store position read up to
 }
 
 func (t *table) header() {
@@ -416,8 +416,12 @@ func (t *table) header() {
 }
 
 func (t *table) print(st *splunkemu.Store) {
-	evs := st.Select(func(e *splunkemu.Event) bool { return e.Sourcetype == schema.SourcetypeDetection })
+	evs, next := st.From(t.next)
+	t.next = next
 	for _, e := range evs {
+		if e.Sourcetype != schema.SourcetypeDetection {
+			continue
+		}
 		var d schema.Detection
 		if json.Unmarshal(e.Raw, &d) != nil {
 			continue
@@ -427,7 +431,6 @@ func (t *table) print(st *splunkemu.Store) {
 			continue
 		}
 		t.seen[k] = true
-		t.n++
 		host := d.Src
 		if host == "" {
 			host = "-"
@@ -482,11 +485,10 @@ func Summarise(st *splunkemu.Store, day *scenario.Day, world *dnslab.World) Summ
 			}
 		case schema.TypeFluxContact:
 			contacts[d.Src+"|"+d.Domain] = true
-			ok := false
-			for _, fd := range day.Truth.FluxContacts[d.Src] {
-				ok = ok || fd == d.Domain
-			}
-			if !ok {
+			// A host that talked to a flux domain's infrastructure is a true
+			// contact, whichever of the domains sharing an address it is
+			// attributed to; a host that contacted none is a false one.
+			if _, ok := day.Truth.FluxContacts[d.Src]; !ok || !fluxKinds[d.Domain] {
 				s.FalsePositives = append(s.FalsePositives, d.DetectionType+" "+d.Src+" "+d.Domain)
 			}
 		}

@@ -176,8 +176,8 @@ func (d *Daemon) build() error {
 		return err
 	}
 	d.pl, err = pipeline.New(pipeline.Config{Instance: cfg.Instance, Index: cfg.Splunk.HEC.Index, SuppressWindow: cfg.Detect.SuppressWindow.D(),
-		DGAThreshold: cfg.Detect.DGAThreshold, ProbeSample: cfg.Probe.SampleEvents},
-		pipeline.Deps{Sender: d.w, Hosts: hostDetector{d.nx}, Scorer: d.model, Prober: probeQueue{d.pr}, Lookback: lookback{d.sc},
+		DGAThreshold: cfg.Detect.DGAThreshold, ProbeSample: cfg.Probe.SampleEvents, Lookback: cfg.Detect.FlowLookback.D(), SaveInCommit: true},
+		pipeline.Deps{Sender: d.w, Hosts: hostDetector{d.nx}, Scorer: d.model, Prober: probeQueue{d.pr}, Candidate: candidateFromRow, Lookback: d.lookback(),
 			Allow: func() pipeline.Allowlist { return d.currentAllow() }, Watch: func() pipeline.Allowlist { return d.currentWatch() },
 			State: state, Logger: log.With("part", "pipeline"), Registry: reg})
 	if err != nil {
@@ -267,6 +267,9 @@ func (d *Daemon) shutdown(cancelRun context.CancelFunc, wg *sync.WaitGroup) {
 		d.log.Warn("hec shutdown", "err", err)
 	}
 	_ = d.admin.Shutdown(sctx)
+	if err := d.pl.Flush(); err != nil {
+		d.log.Warn("saving detector state", "err", err)
+	}
 	if err := d.db.Close(); err != nil {
 		d.log.Warn("closing state", "err", err)
 	}
@@ -497,4 +500,11 @@ func (d *Daemon) Progress() (checkpoint time.Time, probesQueued, probesActive in
 	cp, _, _ := d.pol.Checkpoint()
 	q, a := d.pr.Pending()
 	return cp, q, a
+}
+
+func (d *Daemon) lookback() pipeline.FlowLookback {
+	if d.cfg.Detect.FlowLookback <= 0 || !d.cfg.Poll.Flows {
+		return nil
+	}
+	return lookback{d.sc}
 }

@@ -136,72 +136,7 @@ func TestExactnessUnderChaos(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	s := startEmu(t)
 
-	// Six hours of traffic; index delay mostly seconds, some minutes, some
-	// hours (late arrivals that land in much later windows).
-	span := 6 * time.Hour
-	delay := func() time.Duration {
-		switch x := rng.Float64(); {
-		case x < 0.80:
-			return time.Duration(rng.IntN(30)) * time.Second
-		case x < 0.95:
-			return time.Duration(60+rng.IntN(540)) * time.Second
-		default:
-			return time.Duration(3600+rng.IntN(7200)) * time.Second
-		}
-	}
-	truth := map[string]int64{}
-	var maxIndex time.Time
-	names := []string{"www.example.com", "WWW.Example.COM.", "api.example.net", "cdn.example.org", "bücher.example", "xn--bcher-kva.example", "mail.example.com"}
-	rcodes := []string{"", "NoError", "NXDomain", "ServFail"}
-	rtypes := []string{"", "A", "AAAA", "TXT"}
-	dns := make([]splunkemu.DNSEvent, 0, nDNS)
-	for i := 0; i < nDNS; i++ {
-		ts := t0.Add(time.Duration(rng.Int64N(int64(span))))
-		it := ts.Add(delay()).Truncate(time.Second)
-		if it.After(maxIndex) {
-			maxIndex = it
-		}
-		q := names[rng.IntN(len(names))]
-		if rng.IntN(3) == 0 {
-			q = fmt.Sprintf("h%d.dga%d.example", rng.IntN(200), rng.IntN(50))
-		}
-		ev := splunkemu.DNSEvent{
-			Time: ts, IndexTime: it, Src: fmt.Sprintf("10.1.%d.%d", rng.IntN(4), rng.IntN(60)), Query: q,
-			RecordType: rtypes[rng.IntN(len(rtypes))], ReplyCode: rcodes[rng.IntN(len(rcodes))],
-			Answer: []string{fmt.Sprintf("192.0.2.%d", rng.IntN(250))}, TTL: int64(rng.IntN(600)), Dest: "10.53.0.1",
-		}
-		dns = append(dns, ev)
-		n, err := schema.NormalizeName(q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rt, rc := ev.RecordType, ev.ReplyCode
-		if rt == "" {
-			rt = "A"
-		}
-		if rc == "" {
-			rc = "NoError"
-		}
-		code, _ := schema.ParseRCode(rc)
-		truth["dns|"+ev.Src+"|"+n.ASCII+"|"+rt+"|"+code.String()]++
-	}
-	flows := make([]splunkemu.FlowEvent, 0, nFlow)
-	for i := 0; i < nFlow; i++ {
-		ts := t0.Add(time.Duration(rng.Int64N(int64(span))))
-		it := ts.Add(delay()).Truncate(time.Second)
-		if it.After(maxIndex) {
-			maxIndex = it
-		}
-		ev := splunkemu.FlowEvent{Time: ts, IndexTime: it, Src: fmt.Sprintf("10.1.%d.%d", rng.IntN(4), rng.IntN(60)),
-			Dest: fmt.Sprintf("198.51.100.%d", rng.IntN(20)), DestPort: []int{53, 443, 8080}[rng.IntN(3)], Transport: "tcp",
-			Bytes: int64(40 + rng.IntN(5000)), Packets: int64(1 + rng.IntN(10))}
-		flows = append(flows, ev)
-		k := fmt.Sprintf("%s|%s|%d|%s", ev.Src, ev.Dest, ev.DestPort, ev.Transport)
-		truth["flow|"+k]++
-		truth["bytes|"+k] += ev.Bytes
-	}
-	s.AddDNSEvents(dns...)
-	s.AddFlowEvents(flows...)
+	truth, maxIndex := chaosWorld(t, rng, s, nDNS, nFlow)
 	s.SetSearchSettings(splunkemu.SearchSettings{PreviewSets: true, MaxResultRows: 500})
 
 	dbPath := filepath.Join(t.TempDir(), "state.db")
@@ -276,11 +211,103 @@ func TestExactnessUnderChaos(t *testing.T) {
 	}
 	st := s.SearchStats()
 	t.Logf("%d runs, %d killed, %d failed on faults; emulator: %+v", runs, kills, refusals, st)
-	if !testing.Short() && kills == 0 || refusals == 0 || st.Cuts == 0 || st.Malformed == 0 || st.ErrorMessages == 0 || st.Faults5xx == 0 || st.Expired401 == 0 || st.JobsCreated == 0 {
+	if !testing.Short() && (kills == 0 || refusals == 0 || st.Cuts == 0 || st.Malformed == 0 || st.ErrorMessages == 0 || st.Faults5xx == 0 || st.Expired401 == 0 || st.JobsCreated == 0) {
 		t.Fatalf("chaos did not exercise every fault: kills %d, failures %d, %+v", kills, refusals, st)
 	}
 
-	// Compare with the truth, and check the windows tile index time.
+	windows := verifyTotals(t, dbPath, truth, t0.Add(-time.Minute), nDNS)
+	bad := gather(t, reg, "fluxhunt_poll_bad_rows_total")
+	sum := 0.0
+	for _, v := range bad {
+		sum += v
+	}
+	if sum == 0 {
+		t.Fatalf("malformed rows were injected but none counted: %v", bad)
+	}
+	b, _ := json.Marshal(bad)
+	t.Logf("%d windows tile [%s, %s); %d DNS and %d flow events counted exactly once; bad rows skipped: %s",
+		len(windows), time.Unix(windows[0][0], 0).UTC().Format(time.RFC3339), time.Unix(windows[len(windows)-1][1], 0).UTC().Format(time.RFC3339), nDNS, nFlow, b)
+}
+
+// chaosWorld loads nDNS DNS and nFlow flow events into the emulator and
+// returns the truth: per (src, normalised query, record_type, reply_code)
+// the DNS event count, per flow key the count and bytes; and the latest
+// index time. Six hours of traffic; index delays mostly seconds, some
+// minutes, some hours (late arrivals that land in much later windows).
+func chaosWorld(t *testing.T, rng *rand.Rand, s *splunkemu.Server, nDNS, nFlow int) (map[string]int64, time.Time) {
+	t.Helper()
+	span := 6 * time.Hour
+	delay := func() time.Duration {
+		switch x := rng.Float64(); {
+		case x < 0.80:
+			return time.Duration(rng.IntN(30)) * time.Second
+		case x < 0.95:
+			return time.Duration(60+rng.IntN(540)) * time.Second
+		default:
+			return time.Duration(3600+rng.IntN(7200)) * time.Second
+		}
+	}
+	truth := map[string]int64{}
+	var maxIndex time.Time
+	names := []string{"www.example.com", "WWW.Example.COM.", "api.example.net", "cdn.example.org", "bücher.example", "xn--bcher-kva.example", "mail.example.com"}
+	rcodes := []string{"", "NoError", "NXDomain", "ServFail"}
+	rtypes := []string{"", "A", "AAAA", "TXT"}
+	dns := make([]splunkemu.DNSEvent, 0, nDNS)
+	for i := 0; i < nDNS; i++ {
+		ts := t0.Add(time.Duration(rng.Int64N(int64(span))))
+		it := ts.Add(delay()).Truncate(time.Second)
+		if it.After(maxIndex) {
+			maxIndex = it
+		}
+		q := names[rng.IntN(len(names))]
+		if rng.IntN(3) == 0 {
+			q = fmt.Sprintf("h%d.dga%d.example", rng.IntN(200), rng.IntN(50))
+		}
+		ev := splunkemu.DNSEvent{
+			Time: ts, IndexTime: it, Src: fmt.Sprintf("10.1.%d.%d", rng.IntN(4), rng.IntN(60)), Query: q,
+			RecordType: rtypes[rng.IntN(len(rtypes))], ReplyCode: rcodes[rng.IntN(len(rcodes))],
+			Answer: []string{fmt.Sprintf("192.0.2.%d", rng.IntN(250))}, TTL: int64(rng.IntN(600)), Dest: "10.53.0.1",
+		}
+		dns = append(dns, ev)
+		n, err := schema.NormalizeName(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt, rc := ev.RecordType, ev.ReplyCode
+		if rt == "" {
+			rt = "A"
+		}
+		if rc == "" {
+			rc = "NoError"
+		}
+		code, _ := schema.ParseRCode(rc)
+		truth["dns|"+ev.Src+"|"+n.ASCII+"|"+rt+"|"+code.String()]++
+	}
+	flows := make([]splunkemu.FlowEvent, 0, nFlow)
+	for i := 0; i < nFlow; i++ {
+		ts := t0.Add(time.Duration(rng.Int64N(int64(span))))
+		it := ts.Add(delay()).Truncate(time.Second)
+		if it.After(maxIndex) {
+			maxIndex = it
+		}
+		ev := splunkemu.FlowEvent{Time: ts, IndexTime: it, Src: fmt.Sprintf("10.1.%d.%d", rng.IntN(4), rng.IntN(60)),
+			Dest: fmt.Sprintf("198.51.100.%d", rng.IntN(20)), DestPort: []int{53, 443, 8080}[rng.IntN(3)], Transport: "tcp",
+			Bytes: int64(40 + rng.IntN(5000)), Packets: int64(1 + rng.IntN(10))}
+		flows = append(flows, ev)
+		k := fmt.Sprintf("%s|%s|%d|%s", ev.Src, ev.Dest, ev.DestPort, ev.Transport)
+		truth["flow|"+k]++
+		truth["bytes|"+k] += ev.Bytes
+	}
+	s.AddDNSEvents(dns...)
+	s.AddFlowEvents(flows...)
+	return truth, maxIndex
+}
+
+// verifyTotals compares the consumer's committed totals in the state file
+// with the truth and checks that the committed windows tile index time from
+// start without gap or overlap. It returns the windows.
+func verifyTotals(t *testing.T, dbPath string, truth map[string]int64, start time.Time, nDNS int) [][2]int64 {
+	t.Helper()
 	db := openDB(t, dbPath)
 	defer db.Close()
 	got := map[string]int64{}
@@ -305,7 +332,7 @@ func TestExactnessUnderChaos(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if windows[0][0] != t0.Add(-time.Minute).Unix() {
+	if windows[0][0] != start.Unix() {
 		t.Fatalf("first window starts at %d", windows[0][0])
 	}
 	for i := 1; i < len(windows); i++ {
@@ -339,15 +366,5 @@ func TestExactnessUnderChaos(t *testing.T) {
 	if dnsTotal != int64(nDNS) {
 		t.Fatalf("dns total %d, want %d", dnsTotal, nDNS)
 	}
-	bad := gather(t, reg, "fluxhunt_poll_bad_rows_total")
-	sum := 0.0
-	for _, v := range bad {
-		sum += v
-	}
-	if sum == 0 {
-		t.Fatalf("malformed rows were injected but none counted: %v", bad)
-	}
-	b, _ := json.Marshal(bad)
-	t.Logf("%d windows tile [%s, %s); %d DNS and %d flow events counted exactly once; bad rows skipped: %s",
-		len(windows), time.Unix(windows[0][0], 0).UTC().Format(time.RFC3339), time.Unix(windows[len(windows)-1][1], 0).UTC().Format(time.RFC3339), nDNS, nFlow, b)
+	return windows
 }

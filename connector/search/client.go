@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -94,6 +95,7 @@ type Client struct {
 	pageSize  int
 	forceJobs bool
 	jobPoll   time.Duration
+	idle      time.Duration // splunk.search.timeout: no byte for this long ends a request
 
 	mu         sync.Mutex
 	sessionKey string
@@ -133,7 +135,7 @@ func New(cfg config.Search, o Options) (*Client, error) {
 	c := &Client{
 		base: u, hc: hc, log: o.Logger,
 		token: cfg.Token, user: cfg.Username, pass: cfg.Password,
-		pageSize: o.PageSize, forceJobs: o.ForceJobs, jobPoll: o.JobPoll,
+		pageSize: o.PageSize, forceJobs: o.ForceJobs, jobPoll: o.JobPoll, idle: cfg.Timeout.D(),
 	}
 	if c.pageSize <= 0 {
 		c.pageSize = 50000
@@ -258,8 +260,11 @@ func (c *Client) do(ctx context.Context, op, method, path string, form url.Value
 		} else {
 			body = []byte(form.Encode())
 		}
-		req, err := retryablehttp.NewRequestWithContext(ctx, method, target, body)
+		rctx, cancel := context.WithCancel(ctx)
+		idle := newIdleWatch(c.idle, cancel)
+		req, err := retryablehttp.NewRequestWithContext(rctx, method, target, body)
 		if err != nil {
+			idle.stop()
 			return nil, fmt.Errorf("search: %s: %w", op, err)
 		}
 		if body != nil {
@@ -270,11 +275,16 @@ func (c *Client) do(ctx context.Context, op, method, path string, form url.Value
 		}
 		resp, err := c.hc.Do(req)
 		if err != nil {
+			idle.stop()
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("search: %s: %w", op, ctx.Err())
 			}
+			if idle.fired() {
+				return nil, fmt.Errorf("search: %s: %w", op, idle.err())
+			}
 			return nil, fmt.Errorf("search: %s: %s", op, splunkhttp.ScrubError(err))
 		}
+		resp.Body = &idleBody{rc: resp.Body, w: idle}
 		if resp.StatusCode == http.StatusUnauthorized && c.usesLogin() && attempt == 0 {
 			drain(resp)
 			c.mu.Lock()
@@ -587,4 +597,63 @@ func decodeAll(ctx context.Context, op string, r io.Reader, q Query, fn func(sch
 		return res, fmt.Errorf("search: %s: %w", op, ctx.Err())
 	}
 	return res, nil
+}
+
+// idleWatch cancels a request when no byte arrived for its timeout: from
+// sending until the headers, then between reads of the body (an export
+// stream may run long, but must not stall).
+type idleWatch struct {
+	d      time.Duration
+	t      *time.Timer
+	cancel context.CancelFunc
+	hit    atomic.Bool
+}
+
+func newIdleWatch(d time.Duration, cancel context.CancelFunc) *idleWatch {
+	w := &idleWatch{d: d, cancel: cancel}
+	if d > 0 {
+		w.t = time.AfterFunc(d, func() { w.hit.Store(true); cancel() })
+	}
+	return w
+}
+
+func (w *idleWatch) touch() {
+	if w.t != nil {
+		w.t.Reset(w.d)
+	}
+}
+
+func (w *idleWatch) stop() {
+	if w.t != nil {
+		w.t.Stop()
+	}
+	w.cancel()
+}
+
+func (w *idleWatch) fired() bool { return w.hit.Load() }
+
+func (w *idleWatch) err() error {
+	return fmt.Errorf("no data from the search head for %s (splunk.search.timeout)", w.d)
+}
+
+type idleBody struct {
+	rc io.ReadCloser
+	w  *idleWatch
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if err != nil && err != io.EOF && b.w.fired() {
+		return n, b.w.err()
+	}
+	if n > 0 {
+		b.w.touch()
+	}
+	return n, err
+}
+
+func (b *idleBody) Close() error {
+	err := b.rc.Close()
+	b.w.stop()
+	return err
 }

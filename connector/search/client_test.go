@@ -346,3 +346,19 @@ func TestSearchBackHECEventsAndLookups(t *testing.T) {
 		t.Fatalf("lookup rows %v", got)
 	}
 }
+
+func TestIdleTimeout(t *testing.T) {
+	s := startEmu(t, "9.3.1")
+	loadDNS(s, 100)
+	s.SetSearchFaults(splunkemu.SearchFaults{Latency: 400 * time.Millisecond})
+	slow := newClient(t, s, func(c *config.Search) { c.Timeout = config.Duration(100 * time.Millisecond) }, search.Options{RetryMax: -1})
+	_, _, err := collect(t, slow, dnsQuery())
+	if err == nil || !strings.Contains(err.Error(), "splunk.search.timeout") {
+		t.Fatalf("err = %v, want the idle timeout", err)
+	}
+	patient := newClient(t, s, func(c *config.Search) { c.Timeout = config.Duration(5 * time.Second) }, search.Options{})
+	rows, _, err := collect(t, patient, dnsQuery())
+	if err != nil || total(rows) != 100 {
+		t.Fatalf("%d rows, err %v", total(rows), err)
+	}
+}

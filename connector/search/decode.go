@@ -38,6 +38,7 @@ type BadRowError struct {
 	Line   int
 	Field  string
 	Reason string
+	InPage bool // one row of a results page (the page's other rows are good)
 }
 
 func (e *BadRowError) Error() string {
@@ -64,12 +65,13 @@ type Decoder struct {
 	MaxLine  int
 	line     int
 	buf      []byte
-	pending  []schema.Fields // rows of a "results" array still to hand out
+	pending  []pageRow // rows of a "results" array still to hand out
 	lastRow  bool
 	sawRows  bool
 	done     bool
 	Warnings []Message // WARN/INFO messages seen
 	keys     map[string]string
+	order    []string // field names of the previous row, by position
 }
 
 // NewDecoder reads from r.
@@ -88,9 +90,12 @@ func (d *Decoder) LastRow() bool { return d.lastRow }
 func (d *Decoder) Next() (schema.Fields, error) {
 	for {
 		if len(d.pending) > 0 {
-			f := d.pending[0]
+			r := d.pending[0]
 			d.pending = d.pending[1:]
-			return f, nil
+			if r.f == nil {
+				return nil, &BadRowError{Line: d.line, Field: r.field, Reason: r.reason, InPage: true}
+			}
+			return r.f, nil
 		}
 		if d.done {
 			return nil, io.EOF
@@ -116,6 +121,12 @@ func (d *Decoder) Next() (schema.Fields, error) {
 		}
 		f, err := d.parseLine(line)
 		if err != nil {
+			if _, ok := err.(*BadRowError); ok {
+				// Something came that was not a result: the stream must
+				// still end with its last row (an HTML page from a proxy
+				// answering 200 is not an empty result).
+				d.sawRows = true
+			}
 			return nil, err
 		}
 		if f != nil {
@@ -171,12 +182,13 @@ func (d *Decoder) readLine() ([]byte, error) {
 func (d *Decoder) parseLine(b []byte) (schema.Fields, error) {
 	// One string per line: values without escapes are substrings of it, so
 	// a row costs a handful of allocations.
-	p := parser{b: string(b), keys: d.keys}
+	p := parser{b: string(b), keys: d.keys, order: d.order}
+	defer func() { d.order = p.order }()
 	var (
 		preview, lastrow bool
 		result           schema.Fields
 		hasResult        bool
-		results          []schema.Fields
+		results          []pageRow
 		msgs             []Message
 	)
 	bad := func(field, reason string) error {
@@ -287,10 +299,12 @@ func (d *Decoder) parseLine(b []byte) (schema.Fields, error) {
 // parser is a small JSON reader over one line, specialised for Splunk rows:
 // values are strings, numbers, booleans, null or arrays of those.
 type parser struct {
-	b    string
-	i    int
-	err  string
-	keys map[string]string
+	b     string
+	i     int
+	err   string
+	keys  map[string]string
+	order []string // field names by position in the previous row
+	slot  int      // position of the next field name in this row
 }
 
 func (p *parser) why() string {
@@ -373,12 +387,24 @@ func (p *parser) key() (string, bool) {
 		if c == '"' {
 			raw := p.b[start+1 : j]
 			p.i = j + 1
-			if k, ok := p.keys[string(raw)]; ok {
-				return k, true
+			slot := p.slot
+			p.slot++
+			// Rows of one search repeat their field names in the same
+			// order: try the name at this position in the previous row.
+			if slot < len(p.order) && p.order[slot] == raw {
+				return p.order[slot], true
 			}
-			k := strings.Clone(raw)
-			if len(p.keys) < 1024 {
-				p.keys[k] = k
+			k, ok := p.keys[raw]
+			if !ok {
+				k = strings.Clone(raw)
+				if len(p.keys) < 1024 {
+					p.keys[k] = k
+				}
+			}
+			if slot < len(p.order) {
+				p.order[slot] = k
+			} else if slot < 256 {
+				p.order = append(p.order, k)
 			}
 			return k, true
 		}
@@ -665,23 +691,43 @@ func (p *parser) fields() (schema.Fields, string, bool) {
 	}
 }
 
-func (p *parser) fieldsArray() ([]schema.Fields, string, bool) {
+// pageRow is one element of a results page: a row, or (f == nil) why the
+// element was unusable.
+type pageRow struct {
+	f             schema.Fields
+	field, reason string
+}
+
+// fieldsArray reads a results array. An element with an unusable value is
+// skipped on its own (a page holds many rows); a syntax error fails the
+// whole line.
+func (p *parser) fieldsArray() ([]pageRow, string, bool) {
 	if !p.consume('[') {
 		p.err = "expected an array"
 		return nil, "", false
 	}
-	out := []schema.Fields{}
+	out := []pageRow{}
 	p.ws()
 	if p.consume(']') {
 		return out, "", true
 	}
 	for {
 		p.ws()
+		start := p.i
 		f, field, ok := p.fields()
 		if !ok {
-			return nil, field, false
+			if field == "" {
+				return nil, "", false
+			}
+			reason := p.why()
+			p.i, p.err = start, ""
+			if !p.skip() {
+				return nil, field, false
+			}
+			out = append(out, pageRow{field: field, reason: reason})
+		} else {
+			out = append(out, pageRow{f: f})
 		}
-		out = append(out, f)
 		p.ws()
 		if p.consume(',') {
 			continue

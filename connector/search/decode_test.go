@@ -99,7 +99,9 @@ func TestDecoder(t *testing.T) {
 				`{"preview":false,"offset":1,"result":{"src":{"nested":1}}}` + "\n" +
 				`{"preview":false,"offset":2,"result":{"src":["a",{"x":1}]}}` + "\n" +
 				`{"preview":false,"offset":3,"result":{"src":"bad \q escape"}}` + "\n" +
-				`{"preview":false,"offset":4,"lastrow":true,"result":{"src":"ok"}} trailing` + "\n",
+				`{"preview":false,"offset":4,"lastrow":true,"result":{"src":"ok"}} trailing` + "\n" +
+				`{"preview":false,"offset":5,"lastrow":true,"result":{"src":"last"}}` + "\n",
+			rows: []schema.Fields{{"src": {"last"}}},
 			bad: []string{
 				"line 1: field result: invalid JSON: expected ',' or '}'",
 				"line 2: not a JSON object",
@@ -110,9 +112,27 @@ func TestDecoder(t *testing.T) {
 			},
 		},
 		{
+			name:    "a page that is not a result stream",
+			in:      "<html><body>Sign in</body></html>\n",
+			bad:     []string{"line 1: not a JSON object"},
+			wantErr: "ended before its last row",
+		},
+		{
 			name: "results page",
 			in:   `{"preview":false,"init_offset":0,"messages":[],"fields":[{"name":"src"}],"results":[{"src":"a"},{"src":"b","x":["1"]}],"highlighted":{}}`,
 			rows: []schema.Fields{{"src": {"a"}}, {"src": {"b"}, "x": {"1"}}},
+		},
+		{
+			name: "results page: a bad row is skipped alone",
+			in:   `{"preview":false,"results":[{"src":"a"},{"src":{"x":[1,{"y":2}]}},{"src":"c"}]}`,
+			rows: []schema.Fields{{"src": {"a"}}, {"src": {"c"}}},
+			bad:  []string{"line 1: field src: nested object where a string is expected"},
+		},
+		{
+			name:    "results page: a syntax error fails the page",
+			in:      `{"preview":false,"results":[{"src":"a"},{"src":"b",]}`,
+			bad:     []string{"line 1: field results: invalid JSON: expected a string"},
+			wantErr: "ended before its last row",
 		},
 		{
 			name: "invalid UTF-8 kept for the row parser",

@@ -88,8 +88,17 @@ func (c *Client) jobs(ctx context.Context, info ServerInfo, q Query, fn func(sch
 		if err != nil {
 			return res, err
 		}
-		n := 0
-		pr, err := decodeAll(ctx, "job results", resp.Body, q, func(f schema.Fields) error { n++; return fn(f) }, false)
+		n, inPage := 0, 0
+		pq := q
+		pq.OnBadRow = func(b *BadRowError) {
+			if b.InPage {
+				inPage++
+			}
+			if q.OnBadRow != nil {
+				q.OnBadRow(b)
+			}
+		}
+		pr, err := decodeAll(ctx, "job results", resp.Body, pq, func(f schema.Fields) error { n++; return fn(f) }, false)
 		_ = resp.Body.Close()
 		res.Rows += pr.Rows
 		res.BadRows += pr.BadRows
@@ -97,10 +106,12 @@ func (c *Client) jobs(ctx context.Context, info ServerInfo, q Query, fn func(sch
 		if err != nil {
 			return res, err
 		}
-		if n+pr.BadRows == 0 {
-			return res, fmt.Errorf("search: job results: empty page at offset %d of %d", offset, st.ResultCount)
+		if n+inPage == 0 {
+			// Nothing usable: a page that is not a results page must not
+			// pass for rows skipped.
+			return res, fmt.Errorf("search: job results: no result rows at offset %d of %d", offset, st.ResultCount)
 		}
-		offset += n + pr.BadRows
+		offset += n + inPage
 	}
 	res.Warnings = append(res.Warnings, st.Messages...)
 	return res, nil

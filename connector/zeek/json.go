@@ -78,7 +78,7 @@ func (r *Reader) parseZeekJSON(line []byte) (schema.DNSRow, bool, error) {
 	}
 	row.Count = 1
 	if z.Dst != "" {
-		row.Dest = []string{r.internSrc([]byte(z.Dst))}
+		row.Dest = r.destSlice([]byte(z.Dst))
 	}
 	return row, true, nil
 }

@@ -89,6 +89,9 @@ type Reader struct {
 	tsv       tsvState
 	names     *nameCache
 	srcs      map[string]string
+	lastSrc   string
+	lastDest  []string
+	dests     map[string][]string
 	fieldsBuf [][]byte
 	lineBuf   []byte
 }
@@ -118,7 +121,7 @@ func NewReader(r io.Reader, name string, opts Options) (*Reader, error) {
 	cr := &countingReader{r: r}
 	br := bufio.NewReaderSize(cr, 256<<10)
 	rd := &Reader{name: name, counter: cr, br: br, format: opts.Format, zeekOnly: opts.ZeekOnly,
-		names: newNameCache(1 << 16), srcs: make(map[string]string)}
+		names: newNameCache(1 << 16), srcs: make(map[string]string), dests: make(map[string][]string)}
 	magic, err := br.Peek(2)
 	if err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
 		gz, err := gzip.NewReader(br)
@@ -235,7 +238,11 @@ func (r *Reader) detect(line []byte) {
 }
 
 func (r *Reader) internSrc(b []byte) string {
+	if string(b) == r.lastSrc {
+		return r.lastSrc
+	}
 	if s, ok := r.srcs[string(b)]; ok {
+		r.lastSrc = s
 		return s
 	}
 	s := string(b)
@@ -243,12 +250,32 @@ func (r *Reader) internSrc(b []byte) string {
 		clear(r.srcs)
 	}
 	r.srcs[s] = s
+	r.lastSrc = s
 	return s
+}
+
+// destSlice gives a shared one-element slice for a resolver address. Rows
+// must treat Dest as read-only.
+func (r *Reader) destSlice(b []byte) []string {
+	if len(r.lastDest) == 1 && string(b) == r.lastDest[0] {
+		return r.lastDest
+	}
+	if d, ok := r.dests[string(b)]; ok {
+		r.lastDest = d
+		return d
+	}
+	d := []string{string(b)}
+	if len(r.dests) >= 1024 {
+		clear(r.dests)
+	}
+	r.dests[d[0]] = d
+	r.lastDest = d
+	return d
 }
 
 func (r *Reader) normName(b []byte) (schema.Name, error) {
 	if n, ok := r.names.get(b); ok {
-		return n, nil
+		return *n, nil
 	}
 	n, err := schema.NormalizeName(string(b))
 	if err != nil {
@@ -261,13 +288,15 @@ func (r *Reader) normName(b []byte) (schema.Name, error) {
 // nameCache maps raw query bytes to normalised names; it is cleared when
 // full, so its memory is bounded.
 type nameCache struct {
-	m   map[string]schema.Name
+	m   map[string]*schema.Name
 	max int
 }
 
-func newNameCache(max int) *nameCache { return &nameCache{m: make(map[string]schema.Name), max: max} }
+func newNameCache(max int) *nameCache {
+	return &nameCache{m: make(map[string]*schema.Name, 1024), max: max}
+}
 
-func (c *nameCache) get(b []byte) (schema.Name, bool) {
+func (c *nameCache) get(b []byte) (*schema.Name, bool) {
 	n, ok := c.m[string(b)]
 	return n, ok
 }
@@ -276,10 +305,11 @@ func (c *nameCache) put(ascii string, raw []byte, n schema.Name) {
 	if len(c.m) >= c.max {
 		clear(c.m)
 	}
+	p := &n
 	if string(raw) == ascii {
-		c.m[ascii] = n
+		c.m[ascii] = p
 	} else {
-		c.m[string(raw)] = n
+		c.m[string(raw)] = p
 	}
 }
 

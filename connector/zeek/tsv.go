@@ -91,7 +91,8 @@ func (s *tsvState) header(line []byte) error {
 		names := strings.Split(string(val), string(s.sep))
 		s.setFields(names)
 		if s.ts < 0 || s.src < 0 || s.query < 0 {
-			return fmt.Errorf("#fields lacks ts, id.orig_h or query: not a Zeek dns.log")
+			s.setFields(defaultFields)
+			return fmt.Errorf("#fields lacks ts, id.orig_h or query: not a Zeek dns.log (keeping the default columns)")
 		}
 	}
 	return nil
@@ -169,16 +170,35 @@ func (r *Reader) parseTSV(line []byte) (schema.DNSRow, bool, error) {
 		if !validUTF8(a) {
 			return row, false, fmt.Errorf("field answers: invalid UTF-8")
 		}
+		// one string for the whole set; each answer a substring of it
+		all := string(a)
+		if needsLower(a) {
+			all = strings.ToLower(all)
+		}
 		n := bytes.Count(a, []byte{s.setSep}) + 1
 		row.Answers = make([]string, 0, n)
-		for _, x := range bytes.Split(a, []byte{s.setSep}) {
+		for len(all) > 0 {
+			x := all
+			if i := strings.IndexByte(all, s.setSep); i >= 0 {
+				x, all = all[:i], all[i+1:]
+			} else {
+				all = ""
+			}
+			x = strings.TrimSuffix(x, ".")
 			if len(x) > 0 {
-				row.Answers = append(row.Answers, strings.TrimSuffix(strings.ToLower(string(x)), "."))
+				row.Answers = append(row.Answers, x)
 			}
 		}
 	}
 	if s.ttls >= 0 && !s.isUnset(f[s.ttls]) && string(f[s.ttls]) != s.empty {
-		for _, x := range bytes.Split(f[s.ttls], []byte{s.setSep}) {
+		tl := f[s.ttls]
+		for len(tl) > 0 {
+			x := tl
+			if i := bytes.IndexByte(tl, s.setSep); i >= 0 {
+				x, tl = tl[:i], tl[i+1:]
+			} else {
+				tl = nil
+			}
 			t, err := parseTTL(x)
 			if err != nil {
 				return row, false, fmt.Errorf("field TTLs: %v", err)
@@ -190,7 +210,7 @@ func (r *Reader) parseTSV(line []byte) (schema.DNSRow, bool, error) {
 	}
 	row.Count = 1
 	if s.dst >= 0 && !s.isUnset(f[s.dst]) && validUTF8(f[s.dst]) {
-		row.Dest = []string{r.internSrc(f[s.dst])}
+		row.Dest = r.destSlice(f[s.dst])
 	}
 	return row, true, nil
 }
@@ -273,4 +293,13 @@ func unescape(b []byte) ([]byte, error) {
 		return nil, fmt.Errorf("bad escape %q at byte %d (want \\xNN)", schema.EscapeDisplay(string(b[i:end])), i)
 	}
 	return out, nil
+}
+
+func needsLower(b []byte) bool {
+	for _, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			return true
+		}
+	}
+	return false
 }

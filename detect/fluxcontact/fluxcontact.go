@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/fluxhunt/fluxhunt/schema"
@@ -19,7 +18,7 @@ import (
 // Config bounds the tables.
 type Config struct {
 	MaxAddrs    int           // flux addresses remembered (default 200,000)
-	MaxPassive  int           // candidate domains whose passive answers are kept (default 50,000)
+	MaxPassive  int           // candidate domains whose passive answers are kept (default 20,000)
 	MaxContacts int           // open (host, domain) contacts (default 100,000)
 	MaxResolved int           // (host, address) -> domain resolutions kept (default 200,000)
 	AddrTTL     time.Duration // an address leaves the table this long after it was last seen for the domain (default 7 d)
@@ -30,7 +29,7 @@ func (c Config) withDefaults() Config {
 		c.MaxAddrs = 200_000
 	}
 	if c.MaxPassive <= 0 {
-		c.MaxPassive = 50_000
+		c.MaxPassive = 20_000
 	}
 	if c.MaxContacts <= 0 {
 		c.MaxContacts = 100_000
@@ -43,6 +42,9 @@ func (c Config) withDefaults() Config {
 	}
 	return c
 }
+
+// maxPassivePerDomain bounds the passive answers kept per candidate.
+const maxPassivePerDomain = 256
 
 type addrRef struct {
 	Domain string
@@ -60,16 +62,23 @@ type Contact struct {
 	Last    int64
 	Dests   map[string]bool
 	Ports   map[int]bool
-	changed bool
+	// ByLookup: the host itself resolved the domain to a contacted address;
+	// otherwise the contact is known by address only (one botnet's hosts
+	// may serve several flux domains).
+	ByLookup bool
+	changed  bool
 }
 
+// snapshot is what survives a restart: flux addresses and domains, the
+// passive answers of candidates, the open contacts. The hosts' own
+// resolutions are a cache rebuilt from the next DNS rows (persisting them
+// would rewrite a table of every (host, address) pair at each window).
 type snapshot struct {
 	Addrs    map[string]addrRef          `json:"addrs"`
 	Domains  []string                    `json:"domains"`
 	Passive  map[string]map[string]int64 `json:"passive"`
 	Order    []string                    `json:"order"`
 	Contacts []*Contact                  `json:"contacts"`
-	Resolved []string                    `json:"resolved"` // "src|addr|domain", oldest first
 }
 
 // MarshalJSON snapshots the table for persistence.
@@ -96,9 +105,6 @@ func (t *Table) MarshalJSON() ([]byte, error) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		s.Contacts = append(s.Contacts, t.contacts[k])
-	}
-	for _, k := range t.resolvedQ {
-		s.Resolved = append(s.Resolved, k+"|"+t.resolved[k])
 	}
 	return json.Marshal(s)
 }
@@ -133,17 +139,7 @@ func (t *Table) UnmarshalJSON(b []byte) error {
 	for _, c := range s.Contacts {
 		t.contacts[c.Src+"|"+c.Domain] = c
 	}
-	for _, r := range s.Resolved {
-		i := strings.LastIndexByte(r, '|')
-		if i < 0 {
-			continue
-		}
-		k := r[:i]
-		if _, ok := t.resolved[k]; !ok {
-			t.resolvedQ = append(t.resolvedQ, k)
-		}
-		t.resolved[k] = r[i+1:]
-	}
+
 	return nil
 }
 
@@ -208,7 +204,7 @@ func (t *Table) NotePassive(src, domain string, answers []string, at time.Time) 
 		t.passiveQ = append(t.passiveQ, domain)
 	}
 	for _, a := range parseAddrs(answers) {
-		if len(m) < 1024 {
+		if len(m) < maxPassivePerDomain {
 			m[a] = at.Unix()
 		}
 	}
@@ -288,7 +284,8 @@ func (t *Table) Observe(flows []schema.FlowRow, now time.Time) []schema.Detectio
 		if !ok || now.Unix()-ref.Seen > ttl {
 			continue
 		}
-		if d, ok := t.resolved[f.Src+"|"+f.Dest]; ok && d != ref.Domain {
+		d, byLookup := t.resolved[f.Src+"|"+f.Dest]
+		if byLookup && d != ref.Domain {
 			if !t.IsFlux(d) {
 				// The host asked for another domain that is not (yet)
 				// known flux: the contact is that domain's, found when it
@@ -299,11 +296,14 @@ func (t *Table) Observe(flows []schema.FlowRow, now time.Time) []schema.Detectio
 		}
 		key := f.Src + "|" + ref.Domain
 		c, ok := t.contacts[key]
+		if ok && byLookup {
+			c.ByLookup = true
+		}
 		if !ok {
 			if len(t.contacts) >= t.cfg.MaxContacts {
 				t.evictContacts()
 			}
-			c = &Contact{Src: f.Src, Domain: ref.Domain, First: f.Time.Unix(), Dests: map[string]bool{}, Ports: map[int]bool{}}
+			c = &Contact{Src: f.Src, Domain: ref.Domain, First: f.Time.Unix(), Dests: map[string]bool{}, Ports: map[int]bool{}, ByLookup: byLookup}
 			t.contacts[key] = c
 		}
 		ts := f.Time.Unix()
@@ -378,8 +378,14 @@ func (c *Contact) detection() schema.Detection {
 		fmt.Sprintf("%d flows to %d addresses of fast-flux domain %s", c.Flows, len(dests), c.Domain),
 		fmt.Sprintf("%d bytes exchanged", c.Bytes),
 	}
+	attribution := "address only: the host's own lookup of the domain was not seen"
+	if c.ByLookup {
+		attribution = "the host resolved the domain to the contacted address"
+	} else {
+		d.Reasons = append(d.Reasons, "known by address only")
+	}
 	d.Evidence = map[string]any{"bytes": c.Bytes, "packets": c.Packets, "flows": c.Flows, "dest_addresses": dests, "dest_ports": ports,
-		"first_contact": c.First, "last_contact": c.Last}
+		"first_contact": c.First, "last_contact": c.Last, "attribution": attribution}
 	return d
 }
 

@@ -30,8 +30,16 @@ type Config struct {
 	// MinDGAShare is the least share of generated-looking domains among the
 	// host's scored NXDOMAIN domains (default 0.5).
 	MinDGAShare float64
-	// Threshold overrides the scorer's threshold when > 0.
+	// Threshold overrides the scorer's threshold when > 0. It decides
+	// whether a name that RESOLVED for a DGA host looks generated (the
+	// likely C2): one name alone, so the model's strict threshold.
 	Threshold float64
+	// GroupThreshold is the score at which an NXDOMAIN name counts as
+	// generated in a host's group (default: the lower of Threshold and 0.9).
+	// A group needs MinDGA such names from one host, so each may be judged
+	// less strictly than a lone name: four benign names at 0.9 on one host
+	// in a day are far rarer than one.
+	GroupThreshold float64
 	// MaxGroup bounds the NXDOMAIN domains kept per host (default 32).
 	MaxGroup int
 	// MaxSeen bounds the per-host set used to count distinct domains in the

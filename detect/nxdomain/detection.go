@@ -138,7 +138,7 @@ func (d *Detector) dgaDetection(h *host, o *openDet, c *campaign, total, scored,
 		}
 	}
 	det.Reasons = append(det.Reasons,
-		fmt.Sprintf("%d of %d scored NXDOMAIN domains look generated (mean score %.2f, threshold %.2f)", high, scored, meanHigh, d.threshold))
+		fmt.Sprintf("%d of %d scored NXDOMAIN domains look generated (mean score %.2f, group threshold %.2f)", high, scored, meanHigh, d.groupThr))
 	if c != nil && len(c.Hosts) > 1 {
 		det.Reasons = append(det.Reasons, fmt.Sprintf("campaign of %d hosts asking for the same generated names", len(c.Hosts)))
 	}
@@ -240,6 +240,16 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 		}
 		if h.Ring != nil && len(h.Ring) != n {
 			h.Ring = nil // the windows changed: start the ring afresh
+		}
+	}
+	for k, v := range st.Sites {
+		if v == nil {
+			delete(st.Sites, k)
+		}
+	}
+	for k, v := range st.Campaigns {
+		if v == nil {
+			delete(st.Campaigns, k)
 		}
 	}
 	d.st = st

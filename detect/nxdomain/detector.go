@@ -48,6 +48,7 @@ type Detector struct {
 	cfg       Config
 	scorer    NameScorer
 	threshold float64
+	groupThr  float64
 	allow     *allowlist.List
 	tlds      map[string]bool
 	st        state
@@ -169,6 +170,10 @@ func New(cfg Config, scorer NameScorer, allow *allowlist.List) (*Detector, error
 	}
 	if c.Threshold > 0 {
 		d.threshold = c.Threshold
+	}
+	d.groupThr = math.Min(d.threshold, 0.9)
+	if c.GroupThreshold > 0 {
+		d.groupThr = c.GroupThreshold
 	}
 	d.st = state{Version: stateVersion, Hosts: map[string]*host{}, Sites: map[string]*siteHost{}, Campaigns: map[string]*campaign{}}
 	return d, nil
@@ -377,7 +382,7 @@ func (d *Detector) addToGroup(h *host, n schema.Name, t, cnt int64) {
 	if d.scorer != nil {
 		if sc, ok := d.scorer.ScoreName(n); ok {
 			s.Score, s.Scored = sc, true
-			s.High = sc >= d.threshold
+			s.High = sc >= d.groupThr
 		}
 	}
 	h.Group = append(h.Group, s)
@@ -445,7 +450,8 @@ func (d *Detector) stormThreshold(h *host, w time.Duration) int64 {
 func (d *Detector) evaluate(h *host, t int64) []schema.Detection {
 	var out []schema.Detection
 	m := minuteOf(t)
-	var ws []windowStat
+	var wsBuf [4]windowStat
+	ws := wsBuf[:0]
 	storm := false
 	for _, w := range d.cfg.Windows {
 		rows, nx, sites := d.window(h, m, w)
@@ -466,7 +472,7 @@ func (d *Detector) evaluate(h *host, t int64) []schema.Detection {
 		}
 	}
 	quiet := int64(d.cfg.Quiet / time.Second)
-	for _, o := range []*openDet{&h.Storm, &h.DGA} {
+	for _, o := range [2]*openDet{&h.Storm, &h.DGA} {
 		if o.open() && t-o.Last > quiet {
 			*o = openDet{PrevID: o.ID, Rev: o.Rev}
 		}

@@ -347,3 +347,30 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRestore: a damaged state snapshot is refused or restored into a
+// detector that keeps working.
+func FuzzRestore(f *testing.F) {
+	names := genNames("fz", 8)
+	sc := mapScorer{}
+	for _, n := range names {
+		sc[n] = 0.9
+	}
+	d, _ := New(Config{}, sc, nil)
+	for i, n := range names {
+		d.Observe(nx(t0.Add(time.Duration(i)*time.Minute), fmt.Sprintf("10.0.0.%d", i%2), n))
+	}
+	good, _ := d.MarshalBinary()
+	f.Add(good)
+	f.Add([]byte(`{"version":1,"hosts":{"a":null,"b":{"ring":[{}],"group":[{"site":"x.com","high":true}]}},"sites":{"x.com":null},"campaigns":{"c":null}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, _ := New(Config{}, sc, nil)
+		if err := d.UnmarshalBinary(b); err != nil {
+			return
+		}
+		for i, n := range names {
+			d.Observe(nx(t0.Add(time.Duration(i)*time.Minute), fmt.Sprintf("10.0.0.%d", i%3), n))
+			d.Observe(row(t0.Add(time.Duration(i)*time.Minute), "b", n, "A", schema.RCodeNoError))
+		}
+	})
+}

@@ -3,10 +3,14 @@ package nxdomain
 import (
 	"fmt"
 	"math"
+	"os"
 	"sort"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/fluxhunt/fluxhunt/detect/dga"
 	"github.com/fluxhunt/fluxhunt/lab/scenario"
 	"github.com/fluxhunt/fluxhunt/schema"
 )
@@ -205,10 +209,15 @@ func TestScenarioTrapsAlone(t *testing.T) {
 			t.Errorf("the day has no %s trap", k)
 		}
 	}
-	res := runDay(t, day, newOracle(day, 0, 0.05))
-	t.Logf("traps %v: %d benign flagged", traps, len(res.flaggedBenign))
-	if len(res.flaggedBenign) > 0 {
-		t.Errorf("benign hosts flagged: %v", res.flaggedBenign)
+	for _, sc := range []struct {
+		name string
+		s    NameScorer
+	}{{"oracle with 5% false positives", newOracle(day, 0, 0.05)}, {"embedded model", dga.Default()}} {
+		res := runDay(t, day, sc.s)
+		t.Logf("%s: traps %v: %d benign flagged", sc.name, traps, len(res.flaggedBenign))
+		if len(res.flaggedBenign) > 0 {
+			t.Errorf("%s: benign hosts flagged: %v", sc.name, res.flaggedBenign)
+		}
 	}
 }
 
@@ -239,4 +248,53 @@ func TestScenarioCountRulesWouldFire(t *testing.T) {
 	}
 	t.Logf("%d of %d benign hosts exceed 50 distinct NXDOMAIN names a day (the count rules' threshold)", count, len(day.Truth.Roles))
 	_ = math.Abs
+}
+
+// TestScenarioDaysModel is the acceptance test with the real embedded DGA
+// model (detect/dga) on seeds not used while tuning. Tuning used seeds 1, 2
+// and 11.
+func TestScenarioDaysModel(t *testing.T) {
+	seeds := []int64{9001, 9002, 9003}
+	if s := os.Getenv("FLUXHUNT_SCENARIO_SEEDS"); s != "" {
+		seeds = nil
+		for _, f := range strings.Split(s, ",") {
+			n, err := strconv.ParseInt(f, 10, 64)
+			if err != nil {
+				t.Fatalf("FLUXHUNT_SCENARIO_SEEDS: %v", err)
+			}
+			seeds = append(seeds, n)
+		}
+	}
+	if testing.Short() {
+		seeds = seeds[:1]
+	}
+	model := dga.Default()
+	for _, seed := range seeds {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			day, err := scenario.Generate(scenario.Config{Seed: seed, Hosts: 400})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := runDay(t, day, model)
+			var missed []string
+			for h, fam := range day.Truth.Infected {
+				if _, ok := res.firstNames[h]; !ok {
+					missed = append(missed, fmt.Sprintf("%s(%s loud=%v)", h, fam, day.Truth.Loud[h]))
+				}
+			}
+			sort.Strings(missed)
+			t.Logf("seed %d (model %s): %d events, %d infected, %d found, %d within their first 10 NXDOMAIN names, %d benign flagged, %d detections, %d campaigns; names before first detection %v; missed %v",
+				seed, model.Version(), len(day.Events), res.infected, res.found, res.within10, len(res.flaggedBenign), res.detections, len(res.campaigns), res.firstNames, missed)
+			if res.found != res.infected {
+				t.Errorf("found %d of %d infected hosts; missed %v", res.found, res.infected, missed)
+			}
+			if res.within10*2 <= res.infected {
+				t.Errorf("only %d of %d infected hosts found within their first 10 NXDOMAIN names", res.within10, res.infected)
+			}
+			if len(res.flaggedBenign) > 0 {
+				t.Errorf("benign hosts flagged: %v", res.flaggedBenign)
+			}
+			checkCampaigns(t, day, res)
+		})
+	}
 }

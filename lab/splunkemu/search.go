@@ -82,6 +82,12 @@ func servicePath(p string) (string, bool) {
 }
 
 func (a *searchAPI) serve(w http.ResponseWriter, r *http.Request) {
+	// splunkd reads a POST body as a form whatever its Content-Type says;
+	// splunklib sends forms without one.
+	if r.Method == http.MethodPost && r.Header.Get("Content-Type") == "" {
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<20)
 	_ = r.ParseForm()
 	p, ok := servicePath(strings.TrimRight(r.URL.Path, "/"))
 	if !ok {

@@ -250,6 +250,9 @@ func (a *searchAPI) cmdSearch(terms []string, b splBounds) (*splResult, error) {
 		if macro != "" && e.Macro != macro {
 			return false
 		}
+		// Without an index, Splunk searches the user's default indexes; the
+		// emulator's are those HEC wrote to: events loaded under a macro are
+		// found through it or by naming their index.
 		if macro == "" && filters["index"] == "" && e.Macro != "" {
 			return false
 		}
@@ -334,9 +337,7 @@ func (a *searchAPI) cmdSearch(terms []string, b splBounds) (*splResult, error) {
 		}
 		res.rows = append(res.rows, r)
 		for k := range r {
-			if !seen[k] {
-				seen[k] = true
-			}
+			seen[k] = true
 		}
 	}
 	res.cols = eventCols(seen)
