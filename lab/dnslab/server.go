@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +24,11 @@ type Options struct {
 	Listen string
 	// Logger receives start/stop lines; nil discards.
 	Logger *slog.Logger
+	// NSAddrs is how many loopback addresses serve (Listen's and the next
+	// ones, e.g. 127.0.0.2..4, on the same port): double-flux NS names
+	// resolve to a rotating one of them. Default 4; addresses that cannot
+	// be bound are skipped (the lab then has fewer). 1: Listen only.
+	NSAddrs int
 }
 
 // Server is the authoritative lab server.
@@ -34,6 +40,9 @@ type Server struct {
 	mu      sync.Mutex
 	pc      *net.UDPConn
 	tcp     *dns.Server
+	extra   []*net.UDPConn // further loopback addresses, same port
+	extraT  []*dns.Server
+	nsAddrs []netip.Addr // every serving address, Listen's first
 	addr    netip.AddrPort
 	done    chan struct{}
 	queries atomic.Uint64 // drives rotation: every query gets a fresh pick
@@ -44,6 +53,9 @@ type Server struct {
 func New(world *World, opts Options) *Server {
 	if opts.Listen == "" {
 		opts.Listen = "127.0.0.1:0"
+	}
+	if opts.NSAddrs <= 0 {
+		opts.NSAddrs = 4
 	}
 	log := opts.Logger
 	if log == nil {
@@ -88,18 +100,45 @@ func (s *Server) Start(ctx context.Context) error {
 	udp := pc.(*net.UDPConn)
 	tcp := &dns.Server{Listener: ln, Handler: dns.HandlerFunc(s.serveDNS)}
 	s.pc, s.tcp = udp, tcp
+	s.nsAddrs = []netip.Addr{s.addr.Addr()}
+	s.extra, s.extraT = nil, nil
+	base := s.addr.Addr().As4()
+	for i := 1; i < s.opts.NSAddrs && int(base[3])+i < 255; i++ {
+		b := base
+		b[3] += byte(i)
+		a := netip.AddrPortFrom(netip.AddrFrom4(b), s.addr.Port())
+		xpc, err := net.ListenPacket("udp4", a.String())
+		if err != nil {
+			s.log.Debug("dnslab: extra NS address unavailable", "addr", a.String(), "err", err)
+			break
+		}
+		xln, err := net.Listen("tcp4", a.String())
+		if err != nil {
+			xpc.Close()
+			break
+		}
+		s.extra = append(s.extra, xpc.(*net.UDPConn))
+		s.extraT = append(s.extraT, &dns.Server{Listener: xln, Handler: dns.HandlerFunc(s.serveDNS)})
+		s.nsAddrs = append(s.nsAddrs, a.Addr())
+	}
 	s.done = make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := tcp.ActivateAndServe(); err != nil {
-			s.log.Debug("dnslab: tcp serve ended", "err", err)
-		}
-	}()
+	for _, t := range append([]*dns.Server{tcp}, s.extraT...) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := t.ActivateAndServe(); err != nil {
+				s.log.Debug("dnslab: tcp serve ended", "err", err)
+			}
+		}()
+	}
 	for i := 0; i < max(2, runtime.GOMAXPROCS(0)); i++ {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.serveUDP(udp) }()
+	}
+	for _, x := range s.extra {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.serveUDP(x) }()
 	}
 	go func() { wg.Wait(); close(s.done) }()
 	go func() {
@@ -120,6 +159,28 @@ func (s *Server) Addr() netip.AddrPort {
 	return s.addr
 }
 
+// NSAddrs lists every address serving, Listen's first (after Start).
+func (s *Server) NSAddrs() []netip.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.nsAddrs)
+}
+
+// nsAddr is the address an NS host of d resolves to: the main one, or for
+// double flux a rotating one of all.
+func (s *Server) nsAddr(d *Domain, pick uint64) netip.Addr {
+	s.mu.Lock()
+	addrs := s.nsAddrs
+	s.mu.Unlock()
+	if len(addrs) == 0 { // not started (tests of answer alone)
+		return netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	}
+	if d.Kind == KindDoubleFlux {
+		return addrs[int(pick%uint64(len(addrs)))]
+	}
+	return addrs[0]
+}
+
 // Served counts the queries answered.
 func (s *Server) Served() uint64 { return s.served.Load() }
 
@@ -127,17 +188,22 @@ func (s *Server) Served() uint64 { return s.served.Load() }
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	pc, tcp, done := s.pc, s.tcp, s.done
-	s.pc, s.tcp = nil, nil
+	extra, extraT := s.extra, s.extraT
+	s.pc, s.tcp, s.extra, s.extraT = nil, nil, nil, nil
 	s.mu.Unlock()
 	if pc == nil {
 		return nil
 	}
 	var errs []error
-	if err := tcp.ShutdownContext(ctx); err != nil {
-		errs = append(errs, err)
+	for _, t := range append([]*dns.Server{tcp}, extraT...) {
+		if err := t.ShutdownContext(ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	if err := pc.Close(); err != nil {
-		errs = append(errs, err)
+	for _, c := range append([]*net.UDPConn{pc}, extra...) {
+		if err := c.Close(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	select {
 	case <-done:
@@ -267,10 +333,7 @@ func (s *Server) answer(req *dns.Msg) *dns.Msg {
 		}
 	case isNSHost(d, name):
 		if q.Qtype == dns.TypeA {
-			ad := s.Addr().Addr()
-			if !ad.Is4() { // not started (tests of answer alone)
-				ad = netip.AddrFrom4([4]byte{127, 0, 0, 1})
-			}
+			ad := s.nsAddr(d, pick)
 			a := ad.As4()
 			m.Answer = []dns.RR{&dns.A{Hdr: hdr(q.Name, dns.TypeA, d.NSTTL), A: net.IP(a[:])}}
 		} else {
