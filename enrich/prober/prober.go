@@ -98,6 +98,9 @@ type Options struct {
 	// Cooldown: a domain whose plan ended is not probed again for this
 	// long (default 1 h).
 	Cooldown time.Duration
+	// PruneInterval: how often the store's Prune (retention and size bound)
+	// runs when the store has one (default 10 min).
+	PruneInterval time.Duration
 	// Sockets is the number of UDP sockets (default 4).
 	Sockets    int
 	Logger     *slog.Logger
@@ -202,6 +205,9 @@ func New(opts Options) (*Prober, error) {
 	if p.opts.Cooldown <= 0 {
 		p.opts.Cooldown = time.Hour
 	}
+	if p.opts.PruneInterval <= 0 {
+		p.opts.PruneInterval = 10 * time.Minute
+	}
 	if p.opts.Sockets <= 0 {
 		p.opts.Sockets = 4
 	}
@@ -274,10 +280,17 @@ func (p *Prober) Start(ctx context.Context) error {
 // caller does not Flush itself.
 const flushEvery = 500 * time.Millisecond
 
+// pruner is a store that bounds itself (obsstore.Store).
+type pruner interface {
+	Prune(now time.Time) (int, error)
+}
+
 func (p *Prober) flusher(ctx context.Context) {
 	defer p.wg.Done()
 	tick := time.NewTicker(flushEvery)
 	defer tick.Stop()
+	prune := time.NewTicker(p.opts.PruneInterval)
+	defer prune.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -285,6 +298,14 @@ func (p *Prober) flusher(ctx context.Context) {
 		case <-tick.C:
 			if err := p.Flush(); err != nil {
 				p.log.Warn("prober: queue not persisted", "err", err)
+			}
+		case <-prune.C:
+			if pr, ok := p.opts.Store.(pruner); ok {
+				if n, err := pr.Prune(p.now()); err != nil {
+					p.log.Warn("prober: pruning probe history", "err", err)
+				} else if n > 0 {
+					p.log.Debug("prober: pruned probe history", "domains", n)
+				}
 			}
 		}
 	}

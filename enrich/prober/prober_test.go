@@ -553,3 +553,24 @@ func TestCymruParse(t *testing.T) {
 		t.Errorf("v6 name %s", n)
 	}
 }
+
+// TestStoreBounded: the prober prunes its store, so the history stays within
+// max_domains without pipeline glue.
+func TestStoreBounded(t *testing.T) {
+	w, s := startLab(t, 11)
+	store, err := obsstore.Open(filepath.Join(t.TempDir(), "state.db"), obsstore.Options{MaxDomains: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	opts := labOptions(s.Addr().String(), int(s.Addr().Port()))
+	opts.Store = store
+	opts.PruneInterval = 20 * time.Millisecond
+	_, p := runProberNoShutdown(t, opts, names(w))
+	defer p.Shutdown(context.Background())
+	for deadline := time.Now().Add(10 * time.Second); store.Len() > 3; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d histories stored, bound 3", store.Len())
+		}
+	}
+}
