@@ -292,6 +292,9 @@ func (p *Pipeline) ConsumeWindow(ctx context.Context, start, end time.Time, dns 
 	if err := p.consume(ctx, end, dns, flows); err != nil {
 		return err
 	}
+	if err := p.lookbackFresh(ctx, end); err != nil {
+		return err
+	}
 	p.m.windows.Inc()
 	if p.cfg.SaveInCommit {
 		return nil
@@ -469,6 +472,36 @@ func (p *Pipeline) FastFlux(ctx context.Context, det schema.Detection, addrs []n
 		err = p.Flush()
 	}
 	return err
+}
+
+// lookbackFresh searches flows to addresses that this window's passive
+// answers added to known flux domains: contacts made before the address was
+// known (a flow indexed before the lookup that led to it).
+func (p *Pipeline) lookbackFresh(ctx context.Context, at time.Time) error {
+	if p.deps.Lookback == nil {
+		return nil
+	}
+	p.mu.Lock()
+	fresh := p.flux.TakeFresh()
+	p.mu.Unlock()
+	if len(fresh) == 0 {
+		return nil
+	}
+	rows, err := p.deps.Lookback.LookbackFlows(ctx, fresh, at.Add(-p.cfg.Lookback), at)
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		p.m.errors.WithLabelValues("lookback").Inc()
+		p.log.Warn("flow look-back search failed", "addresses", len(fresh), "err", err)
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.emit(ctx, p.flux.Observe(rows, at), at, p.allow()); err != nil {
+		return err
+	}
+	return p.snapshot()
 }
 
 // Probe spools a fluxhunt:probe summary (sampled per Config.ProbeSample by
