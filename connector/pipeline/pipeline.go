@@ -21,15 +21,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/fluxhunt/fluxhunt/connector/hec"
 	"github.com/fluxhunt/fluxhunt/detect/fluxcontact"
 	"github.com/fluxhunt/fluxhunt/detect/suppress"
 	"github.com/fluxhunt/fluxhunt/schema"
 )
 
-// Sender takes an event for delivery; it returns once the event is durable
-// (spooled), or an error.
+// Sender takes events for delivery; it returns once they are durable
+// (spooled), or an error. SendBatch spools several in one disk commit.
 type Sender interface {
 	Send(ctx context.Context, ev schema.Envelope) error
+	SendBatch(ctx context.Context, evs []schema.Envelope) error
 }
 
 // HostDetector is the per-host NXDOMAIN/DGA detector: it takes a window's
@@ -290,6 +292,9 @@ func (p *Pipeline) ConsumeWindow(ctx context.Context, start, end time.Time, dns 
 	if err := p.consume(ctx, end, dns, flows); err != nil {
 		return err
 	}
+	if err := p.lookbackFresh(ctx, end); err != nil {
+		return err
+	}
 	p.m.windows.Inc()
 	if p.cfg.SaveInCommit {
 		return nil
@@ -390,6 +395,8 @@ func (p *Pipeline) emit(ctx context.Context, dets []schema.Detection, now time.T
 		}
 		return suppress.Subject(&dets[i]) < suppress.Subject(&dets[j])
 	})
+	var evs []schema.Envelope
+	var outs []schema.Detection
 	for _, d := range dets {
 		if allow != nil && ((d.Domain != "" && allow.MatchName(d.Domain)) || (d.Src != "" && allow.MatchHost(d.Src))) {
 			p.m.suppressed.WithLabelValues(d.DetectionType).Inc()
@@ -408,10 +415,22 @@ func (p *Pipeline) emit(ctx context.Context, dets []schema.Detection, now time.T
 			Index:      p.cfg.Index,
 			Event:      out,
 		}
-		if err := p.deps.Sender.Send(ctx, ev); err != nil {
-			p.m.errors.WithLabelValues("send").Inc()
-			return fmt.Errorf("pipeline: spool detection %s: %w", out.DetectionID, err)
+		evs = append(evs, ev)
+		outs = append(outs, out)
+	}
+	if len(evs) == 0 {
+		return nil
+	}
+	if err := p.deps.Sender.SendBatch(ctx, evs); err != nil {
+		p.m.errors.WithLabelValues("send").Inc()
+		if ctx.Err() != nil || !(errors.Is(err, hec.ErrEventTooLarge) || errors.Is(err, hec.ErrInvalidEvent)) {
+			return fmt.Errorf("pipeline: spool %d detections: %w", len(evs), err)
 		}
+		// Refused up front and dead-lettered by the writer; the others
+		// were spooled.
+		p.log.Error("detections refused by the HEC writer (dead-lettered)", "err", err)
+	}
+	for _, out := range outs {
 		p.m.detections.WithLabelValues(out.DetectionType).Inc()
 		p.log.Info("detection", "type", out.DetectionType, "src", out.Src, "domain", out.Domain, "severity", out.Severity, "revision", out.Revision)
 	}
@@ -453,6 +472,36 @@ func (p *Pipeline) FastFlux(ctx context.Context, det schema.Detection, addrs []n
 		err = p.Flush()
 	}
 	return err
+}
+
+// lookbackFresh searches flows to addresses that this window's passive
+// answers added to known flux domains: contacts made before the address was
+// known (a flow indexed before the lookup that led to it).
+func (p *Pipeline) lookbackFresh(ctx context.Context, at time.Time) error {
+	if p.deps.Lookback == nil {
+		return nil
+	}
+	p.mu.Lock()
+	fresh := p.flux.TakeFresh()
+	p.mu.Unlock()
+	if len(fresh) == 0 {
+		return nil
+	}
+	rows, err := p.deps.Lookback.LookbackFlows(ctx, fresh, at.Add(-p.cfg.Lookback), at)
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		p.m.errors.WithLabelValues("lookback").Inc()
+		p.log.Warn("flow look-back search failed", "addresses", len(fresh), "err", err)
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.emit(ctx, p.flux.Observe(rows, at), at, p.allow()); err != nil {
+		return err
+	}
+	return p.snapshot()
 }
 
 // Probe spools a fluxhunt:probe summary (sampled per Config.ProbeSample by

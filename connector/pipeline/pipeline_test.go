@@ -26,6 +26,13 @@ func (f *fakeSender) Send(_ context.Context, ev schema.Envelope) error {
 	return nil
 }
 
+func (f *fakeSender) SendBatch(ctx context.Context, evs []schema.Envelope) error {
+	for _, ev := range evs {
+		f.Send(ctx, ev)
+	}
+	return nil
+}
+
 func (f *fakeSender) detections() []schema.Detection {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -46,6 +46,9 @@ func (c Config) withDefaults() Config {
 // maxPassivePerDomain bounds the passive answers kept per candidate.
 const maxPassivePerDomain = 256
 
+// maxFresh bounds the fresh addresses waiting for a look-back.
+const maxFresh = 4096
+
 type addrRef struct {
 	Domain string
 	Seen   int64
@@ -156,6 +159,7 @@ type Table struct {
 	// (one botnet serves many) is attributed to the one the host asked for.
 	resolved  map[string]string
 	resolvedQ []string
+	fresh     []netip.Addr
 }
 
 // New makes an empty table.
@@ -189,7 +193,11 @@ func (t *Table) NotePassive(src, domain string, answers []string, at time.Time) 
 		}
 	}
 	if t.IsFlux(domain) {
-		t.AddFlux(domain, parseAddrs(answers), at)
+		for _, a := range t.addAddrs(domain, parseAddrs(answers), at) {
+			if len(t.fresh) < maxFresh {
+				t.fresh = append(t.fresh, a)
+			}
+		}
 		return
 	}
 	m, ok := t.passive[domain]
@@ -231,15 +239,7 @@ func (t *Table) AddFlux(domain string, addrs []netip.Addr, at time.Time) []netip
 		}
 		delete(t.passive, domain)
 	}
-	for _, a := range addrs {
-		if !a.IsValid() || a.IsPrivate() || a.IsLoopback() || a.IsUnspecified() || a.IsLinkLocalUnicast() {
-			continue
-		}
-		if _, ok := t.addrs[a]; !ok && len(t.addrs) >= t.cfg.MaxAddrs {
-			t.evictAddrs(len(t.addrs) - t.cfg.MaxAddrs + 1)
-		}
-		t.addrs[a.Unmap()] = addrRef{Domain: domain, Seen: at.Unix()}
-	}
+	t.addAddrs(domain, addrs, at)
 	var out []netip.Addr
 	for a, r := range t.addrs {
 		if r.Domain == domain {
@@ -248,6 +248,36 @@ func (t *Table) AddFlux(domain string, addrs []netip.Addr, at time.Time) []netip
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Less(out[j]) })
 	return out
+}
+
+// addAddrs records addresses of a flux domain and returns those it did not
+// hold for that domain before.
+func (t *Table) addAddrs(domain string, addrs []netip.Addr, at time.Time) []netip.Addr {
+	var added []netip.Addr
+	for _, a := range addrs {
+		a = a.Unmap()
+		if !a.IsValid() || a.IsPrivate() || a.IsLoopback() || a.IsUnspecified() || a.IsLinkLocalUnicast() {
+			continue
+		}
+		old, ok := t.addrs[a]
+		if !ok && len(t.addrs) >= t.cfg.MaxAddrs {
+			t.evictAddrs(len(t.addrs) - t.cfg.MaxAddrs + 1)
+		}
+		if !ok || old.Domain != domain {
+			added = append(added, a)
+		}
+		t.addrs[a] = addrRef{Domain: domain, Seen: at.Unix()}
+	}
+	return added
+}
+
+// TakeFresh returns the addresses that passive answers added to known flux
+// domains since the last call: flows to them before they were known are
+// found by a look-back search.
+func (t *Table) TakeFresh() []netip.Addr {
+	f := t.fresh
+	t.fresh = nil
+	return f
 }
 
 func (t *Table) evictAddrs(n int) {
