@@ -100,5 +100,13 @@ type consumer struct{ d *Daemon }
 func (c consumer) CommitWindow(tx *bolt.Tx, _ poll.Window) error { return c.d.pl.SaveTx(tx) }
 
 func (c consumer) ConsumeWindow(ctx context.Context, w poll.Window, dns []schema.DNSRow, flows []schema.FlowRow) error {
-	return c.d.pl.ConsumeWindow(ctx, w.Start, w.End, dns, flows)
+	if err := c.d.pl.ConsumeWindow(ctx, w.Start, w.End, dns, flows); err != nil {
+		return err
+	}
+	// The candidates this window queued are on disk before the checkpoint
+	// moves past it.
+	if err := c.d.pr.Flush(); err != nil {
+		return fmt.Errorf("daemon: save probe queue: %w", err)
+	}
+	return nil
 }

@@ -154,7 +154,7 @@ func (d *Daemon) build() error {
 		return fmt.Errorf("daemon: observation store: %w", err)
 	}
 	popts := prober.Options{DNS: cfg.DNS, Probe: cfg.Probe, Instance: cfg.Instance, Store: store,
-		OnResult: func(r prober.Result) { d.results <- r }, Interval: cfg.Probe.FixedInterval.D(),
+		OnResult: func(r prober.Result) { d.results <- r }, Interval: cfg.Probe.FixedInterval.D(), Cymru: cfg.ASN.Cymru,
 		Logger: log.With("part", "prober"), Registerer: reg, Now: d.o.Now}
 	if d.asn != nil {
 		popts.ASN = d.asn
