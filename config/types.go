@@ -119,6 +119,10 @@ type Probe struct {
 
 type ASN struct {
 	DB []string `koanf:"db"`
+	// Cymru: look up addresses the databases do not know with Team Cymru's
+	// DNS service (origin.asn.cymru.com TXT, through dns.resolvers). Off by
+	// default: it tells a third party which addresses are being probed.
+	Cymru bool `koanf:"cymru"`
 }
 
 // Detect holds detector tuning.

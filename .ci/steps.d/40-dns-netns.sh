@@ -19,7 +19,7 @@ go test -c -o /tmp/fluxhunt-cmd.test ./cmd/fluxhunt
   set -euo pipefail
   ip link set lo up 2>/dev/null || true
   export FLUXHUNT_REQUIRE_ALL_TESTS=1
-  (cd enrich/prober && /tmp/fluxhunt-prober.test -test.count=1 -test.run "TestLab|Unbound|PrivateNS|Malformed|Robust")
+  (cd enrich/prober && /tmp/fluxhunt-prober.test -test.count=1 -test.run "TestLab|Unbound|PrivateNS|Robust|Cymru|Queue|Resume")
   (cd cmd/fluxhunt && /tmp/fluxhunt-cmd.test -test.count=1 -test.run "TestProbeCommand|TestCheckDNS")
 '
 rm -f /tmp/fluxhunt-prober.test /tmp/fluxhunt-cmd.test

@@ -1,4 +1,6 @@
 package main
 
-// modelVersion is the DGA model's version (issue 4 wires the embedded model).
-func modelVersion() string { return "none" }
+import "github.com/fluxhunt/fluxhunt/detect/dga"
+
+// modelVersion is the embedded DGA model's version.
+func modelVersion() string { return dga.Default().Version() }

@@ -134,7 +134,7 @@ func cmdProbe(ctx context.Context, e *env) int {
 	if table != nil {
 		asnLookup = table
 	}
-	p, err := prober.New(prober.Options{DNS: cfg.DNS, Probe: pc, Instance: cfg.Instance, ASN: asnLookup, OnResult: onResult, Interval: *interval, Logger: log})
+	p, err := prober.New(prober.Options{DNS: cfg.DNS, Probe: pc, Instance: cfg.Instance, ASN: asnLookup, Cymru: cfg.ASN.Cymru, OnResult: onResult, Interval: *interval, Logger: log})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "fluxhunt probe: %v\n", err)
 		return exitConfig

@@ -5,34 +5,12 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
-	"github.com/fluxhunt/fluxhunt/config"
 	"github.com/fluxhunt/fluxhunt/connector/daemon"
+	"github.com/fluxhunt/fluxhunt/connector/poll"
 )
-
-// parseSince reads --since: RFC 3339, or a negative duration relative to now
-// ("-72h", "-3d").
-func parseSince(s string, now time.Time) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		if t.After(now) {
-			return time.Time{}, fmt.Errorf("--since %q is in the future", s)
-		}
-		return t, nil
-	}
-	if strings.HasPrefix(s, "-") {
-		if d, err := config.ParseDuration(s[1:]); err == nil && d > 0 {
-			return now.Add(-d), nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("invalid --since %q: want RFC 3339 (2026-11-26T00:00:00Z) or a relative time (-72h, -3d)", s)
-}
 
 func cmdRun(ctx context.Context, e *env) int {
 	fs := newFlagSet(e, "run", "--config FILE [--since TIME]")
@@ -47,10 +25,14 @@ func cmdRun(ctx context.Context, e *env) int {
 		return exitConfig
 	}
 	log := newLogger(e.stderr, cfg.Log.Level, cfg.Log.Format)
-	sinceT, err := parseSince(*since, time.Now())
-	if err != nil {
-		fmt.Fprintf(e.stderr, "fluxhunt run: %v\n", err)
-		return exitConfig
+	var sinceT time.Time
+	if *since != "" {
+		t, err := poll.ParseSince(*since, time.Now())
+		if err != nil {
+			fmt.Fprintf(e.stderr, "fluxhunt run: %v\n", err)
+			return exitConfig
+		}
+		sinceT = t
 	}
 	d, err := daemon.New(daemon.Options{Config: cfg, Since: sinceT, Logger: log, Version: version})
 	if err != nil {

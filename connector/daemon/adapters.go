@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/fluxhunt/fluxhunt/connector/poll"
 	"github.com/fluxhunt/fluxhunt/connector/search"
 	"github.com/fluxhunt/fluxhunt/detect/nxdomain"
@@ -57,6 +59,12 @@ func (q probeQueue) Submit(domain, reason string, priority float64) bool {
 	return err == nil
 }
 
+// candidateFromRow is the prober's intake filter of passive DNS rows.
+func candidateFromRow(r schema.DNSRow) (string, bool) {
+	c, ok := prober.CandidateFromRow(r)
+	return c.Reason, ok
+}
+
 // lookback searches Splunk for flows to a fast-flux domain's addresses
 // before the domain was classified, pushed down to the indexers.
 type lookback struct{ c *search.Client }
@@ -87,6 +95,18 @@ func (l lookback) LookbackFlows(ctx context.Context, addrs []netip.Addr, earlies
 // consumer hands poll windows to the pipeline.
 type consumer struct{ d *Daemon }
 
+// CommitWindow saves the pipeline's state in the transaction that moves the
+// checkpoint past w.
+func (c consumer) CommitWindow(tx *bolt.Tx, _ poll.Window) error { return c.d.pl.SaveTx(tx) }
+
 func (c consumer) ConsumeWindow(ctx context.Context, w poll.Window, dns []schema.DNSRow, flows []schema.FlowRow) error {
-	return c.d.pl.ConsumeWindow(ctx, w.Start, w.End, dns, flows)
+	if err := c.d.pl.ConsumeWindow(ctx, w.Start, w.End, dns, flows); err != nil {
+		return err
+	}
+	// The candidates this window queued are on disk before the checkpoint
+	// moves past it.
+	if err := c.d.pr.Flush(); err != nil {
+		return fmt.Errorf("daemon: save probe queue: %w", err)
+	}
+	return nil
 }

@@ -154,7 +154,7 @@ func (d *Daemon) build() error {
 		return fmt.Errorf("daemon: observation store: %w", err)
 	}
 	popts := prober.Options{DNS: cfg.DNS, Probe: cfg.Probe, Instance: cfg.Instance, Store: store,
-		OnResult: func(r prober.Result) { d.results <- r }, Interval: cfg.Probe.FixedInterval.D(),
+		OnResult: func(r prober.Result) { d.results <- r }, Interval: cfg.Probe.FixedInterval.D(), Cymru: cfg.ASN.Cymru,
 		Logger: log.With("part", "prober"), Registerer: reg, Now: d.o.Now}
 	if d.asn != nil {
 		popts.ASN = d.asn
@@ -176,8 +176,8 @@ func (d *Daemon) build() error {
 		return err
 	}
 	d.pl, err = pipeline.New(pipeline.Config{Instance: cfg.Instance, Index: cfg.Splunk.HEC.Index, SuppressWindow: cfg.Detect.SuppressWindow.D(),
-		DGAThreshold: cfg.Detect.DGAThreshold, ProbeSample: cfg.Probe.SampleEvents, Lookback: cfg.Detect.FlowLookback.D()},
-		pipeline.Deps{Sender: d.w, Hosts: hostDetector{d.nx}, Scorer: d.model, Prober: probeQueue{d.pr}, Lookback: d.lookback(),
+		DGAThreshold: cfg.Detect.DGAThreshold, ProbeSample: cfg.Probe.SampleEvents, Lookback: cfg.Detect.FlowLookback.D(), SaveInCommit: true},
+		pipeline.Deps{Sender: d.w, Hosts: hostDetector{d.nx}, Scorer: d.model, Prober: probeQueue{d.pr}, Candidate: candidateFromRow, Lookback: d.lookback(),
 			Allow: func() pipeline.Allowlist { return d.currentAllow() }, Watch: func() pipeline.Allowlist { return d.currentWatch() },
 			State: state, Logger: log.With("part", "pipeline"), Registry: reg})
 	if err != nil {
@@ -267,6 +267,9 @@ func (d *Daemon) shutdown(cancelRun context.CancelFunc, wg *sync.WaitGroup) {
 		d.log.Warn("hec shutdown", "err", err)
 	}
 	_ = d.admin.Shutdown(sctx)
+	if err := d.pl.Flush(); err != nil {
+		d.log.Warn("saving detector state", "err", err)
+	}
 	if err := d.db.Close(); err != nil {
 		d.log.Warn("closing state", "err", err)
 	}

@@ -13,9 +13,11 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,16 +38,17 @@ func TestMain(m *testing.M) {
 
 // emuStats is what the emulator child's control endpoint reports.
 type emuStats struct {
-	Stored           int   `json:"stored"`
-	Distinct         int   `json:"distinct"`
-	Duplicates       int   `json:"duplicates"`
-	Missing          []int `json:"missing,omitempty"` // first few of [0, want) absent
-	MissingCount     int   `json:"missing_count"`
-	Accepted         int64 `json:"accepted"`
-	Requests         int64 `json:"requests"`
-	ResetAfterEvents int64 `json:"reset_after_events"`
-	LostAckEvents    int64 `json:"lost_ack_events"`
-	RSSKiB           int64 `json:"rss_kib"`
+	Stored           int           `json:"stored"`
+	Distinct         int           `json:"distinct"`
+	Duplicates       int           `json:"duplicates"`
+	Missing          []int         `json:"missing,omitempty"` // first few of [0, want) absent
+	MissingCount     int           `json:"missing_count"`
+	Accepted         int64         `json:"accepted"`
+	Requests         int64         `json:"requests"`
+	ResetAfterEvents int64         `json:"reset_after_events"`
+	LostAckEvents    int64         `json:"lost_ack_events"`
+	RSSKiB           int64         `json:"rss_kib"`
+	CPU              time.Duration `json:"cpu_ns"` // user+system time of the emulator process
 }
 
 // emuChild serves HEC plus a control API; it exits when stdin closes.
@@ -80,6 +83,7 @@ func emuChild() int {
 		hs := s.HECStats()
 		st.Accepted, st.Requests, st.ResetAfterEvents, st.LostAckEvents = hs.Accepted, hs.Requests, hs.ResetAfterEvents, hs.LostAckEvents
 		st.RSSKiB = rssKiB()
+		st.CPU = cpuTime()
 		_ = json.NewEncoder(w).Encode(st)
 	})
 	mux.HandleFunc("/faults", func(w http.ResponseWriter, r *http.Request) {
@@ -97,8 +101,23 @@ func emuChild() int {
 	}
 	go func() { _ = http.Serve(ln, mux) }()
 	fmt.Printf("{\"hec\":%q,\"control\":%q}\n", s.HECURL(), "http://"+ln.Addr().String())
+	if p := os.Getenv("FLUXHUNT_HEC_EMU_CPUPROFILE"); p != "" {
+		if f, err := os.Create(p); err == nil {
+			_ = pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	return 0
+}
+
+// cpuTime is this process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // rssKiB reads this process's resident set size (Linux; 0 elsewhere).
@@ -215,10 +234,21 @@ func startChild(t testing.TB, role string, extraEnv ...string) *child {
 	}()
 	var once sync.Once
 	go func() { _ = cmd.Wait(); once.Do(func() { close(c.done) }) }()
-	t.Cleanup(func() { c.kill() })
+	t.Cleanup(func() { c.stop() })
 	return c
 }
 
+// stop closes stdin (the emulator exits on EOF), then kills after 3 s.
+func (c *child) stop() {
+	_ = c.stdin.Close()
+	select {
+	case <-c.done:
+	case <-time.After(3 * time.Second):
+		c.kill()
+	}
+}
+
+// kill sends SIGKILL and waits for the process to end.
 func (c *child) kill() {
 	_ = c.stdin.Close()
 	_ = c.cmd.Process.Kill() // SIGKILL
@@ -239,7 +269,8 @@ func startEmuChild(t testing.TB, faults *splunkemu.HECFaults, discard bool) *emu
 		env = append(env, "FLUXHUNT_HEC_EMU_FAULTS="+string(b))
 	}
 	if discard {
-		env = append(env, "FLUXHUNT_HEC_EMU_DISCARD=1")
+		// A load-test emulator: validate without storing, and spend less CPU on GC.
+		env = append(env, "FLUXHUNT_HEC_EMU_DISCARD=1", "GOGC=400")
 	}
 	c := startChild(t, "emu", env...)
 	select {

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -44,7 +43,6 @@ func (w *Writer) dispatch(ctx context.Context, work chan<- *batch) {
 				continue
 			}
 			w.c.resent.Add(int64(len(k)))
-			w.inflight.Add(int64(len(k)))
 			select {
 			case work <- &batch{keys: k, recs: v, resend: true}:
 			case <-ctx.Done():
@@ -77,7 +75,6 @@ func (w *Writer) dispatch(ctx context.Context, work chan<- *batch) {
 				for _, r := range recs {
 					dispatched += int64(len(r))
 				}
-				w.inflight.Add(int64(len(keys)))
 				select {
 				case work <- &batch{keys: keys, recs: recs}:
 				case <-ctx.Done():
@@ -145,6 +142,9 @@ func (r *result) describe(ep *endpoint) string {
 	if r.code >= 0 {
 		return fmt.Sprintf("%s (HEC code %d, HTTP %d) from %s", r.text, r.code, r.status, ep.display)
 	}
+	if r.status >= 200 && r.status < 300 {
+		return fmt.Sprintf("HTTP %d without an HEC answer in the body (a proxy or a wrong URL?) from %s", r.status, ep.display)
+	}
 	return fmt.Sprintf("HTTP %d %s from %s", r.status, r.text, ep.display)
 }
 
@@ -185,32 +185,12 @@ func classify(r *result) outcome {
 		return outTooLarge
 	case r.status == http.StatusTooManyRequests || r.status >= 500:
 		return outRetry
-	case r.status >= 200 && r.status < 300:
-		return outOK
 	case r.status == http.StatusRequestTimeout:
 		return outRetry
 	}
-	return outConfig // 401/403/404 without a code: a wrong URL or proxy
-}
-
-var gzPools sync.Map // level -> *sync.Pool
-
-func gzipWriter(level int, dst io.Writer) *gzip.Writer {
-	p, _ := gzPools.LoadOrStore(level, &sync.Pool{})
-	if zw, ok := p.(*sync.Pool).Get().(*gzip.Writer); ok {
-		zw.Reset(dst)
-		return zw
-	}
-	zw, err := gzip.NewWriterLevel(dst, level)
-	if err != nil {
-		zw = gzip.NewWriter(dst)
-	}
-	return zw
-}
-
-func gzipPut(level int, zw *gzip.Writer) {
-	p, _ := gzPools.LoadOrStore(level, &sync.Pool{})
-	p.(*sync.Pool).Put(zw)
+	// 401/403/404, or even a 200, without HEC's JSON answer: a wrong URL or
+	// a proxy answering in Splunk's place; never count that as delivery.
+	return outConfig
 }
 
 func (w *Writer) encodeBody(recs [][]byte) []byte {
@@ -223,13 +203,21 @@ func (w *Writer) encodeBody(recs [][]byte) []byte {
 		}
 		return buf.Bytes()
 	}
-	zw := gzipWriter(lvl, &buf)
+	zw, _ := w.gz.Get().(*gzip.Writer)
+	if zw == nil {
+		var err error
+		if zw, err = gzip.NewWriterLevel(&buf, lvl); err != nil {
+			zw = gzip.NewWriter(&buf)
+		}
+	} else {
+		zw.Reset(&buf)
+	}
 	for _, r := range recs {
 		_, _ = zw.Write(r)
 		_, _ = zw.Write([]byte{'\n'})
 	}
 	_ = zw.Close()
-	gzipPut(lvl, zw)
+	w.gz.Put(zw)
 	return buf.Bytes()
 }
 
@@ -323,7 +311,9 @@ func (w *Writer) deliver(ctx context.Context, b *batch) {
 			w.c.sent.Add(int64(len(b.keys)))
 			if w.o.HEC.Ack {
 				if !r.hasAck {
-					w.log.Warn("hec: ack is on but HEC answered without an ackId; counting the request as delivered", "url", ep.display)
+					if w.noAckWarned.CompareAndSwap(false, true) {
+						w.log.Warn("hec: splunk.hec.ack is on but HEC answers without an ackId (indexer acknowledgement off on the token?); a 200 counts as delivered", "url", ep.display)
+					}
 					w.delivered(b.keys)
 					return
 				}
@@ -337,6 +327,7 @@ func (w *Writer) deliver(ctx context.Context, b *batch) {
 			ep.mu.Lock()
 			ep.down = time.Now().Add(d)
 			ep.mu.Unlock()
+			w.setLastError(r.describe(ep))
 			w.log.Debug("hec: retrying", "error", r.describe(ep), "after", d, "events", len(b.keys))
 			attempt++
 			// Fail over at once when another URL is up; else wait.
@@ -347,8 +338,14 @@ func (w *Writer) deliver(ctx context.Context, b *batch) {
 			}
 		case outConfig:
 			w.setFail(r, ep)
-			if !sleepCtx(ctx, w.o.ConfigRetry) {
-				return
+			ep.mu.Lock()
+			ep.down = time.Now().Add(w.o.ConfigRetry)
+			ep.mu.Unlock()
+			// Another URL may take it (one misconfigured indexer); else wait.
+			if len(w.eps) == 1 || w.allDown() {
+				if !sleepCtx(ctx, w.o.ConfigRetry) {
+					return
+				}
 			}
 		case outChannel:
 			w.log.Warn("hec: HEC lost the data channel; opening a new one", "error", r.describe(ep))

@@ -1,10 +1,12 @@
 package hec
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -288,12 +290,17 @@ func (sp *spool) commit(pending *[]*appendReq, dels []uint64) ([]*appendReq, err
 	err := sp.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(spoolBucket)
 		b.FillPercent = 1.0 // keys only ever grow
-		for _, k := range dels {
+		slices.Sort(dels)
+		c := b.Cursor()
+		for i, k := range dels {
+			if i > 0 && dels[i-1] == k {
+				continue
+			}
 			key := seqKey(k)
-			if v := b.Get(key); v != nil {
+			if ck, v := c.Seek(key); ck != nil && bytes.Equal(ck, key) {
 				dBytes += int64(len(v))
 				dCount++
-				if err := b.Delete(key); err != nil {
+				if err := c.Delete(); err != nil {
 					return err
 				}
 			}

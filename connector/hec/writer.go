@@ -89,6 +89,9 @@ type Stats struct {
 	SpoolEvents  int64
 	SpoolBytes   int64
 	Status       Status
+	// LastError is the last retryable failure (network, 5xx, 429, busy
+	// codes) while it lasts; "" once a request succeeds again.
+	LastError string
 }
 
 // Writer is the HEC writer. Send may be called before Start (events wait in
@@ -107,9 +110,11 @@ type Writer struct {
 	m       *metrics
 	workers int
 
-	rr       atomic.Uint64
-	slowNano atomic.Int64 // pause before each request while HEC says "near capacity"
-	flushing atomic.Int32
+	gz          sync.Pool // *gzip.Writer at the configured level
+	rr          atomic.Uint64
+	slowNano    atomic.Int64 // pause before each request while HEC says "near capacity"
+	flushing    atomic.Int32
+	noAckWarned atomic.Bool
 
 	resendMu sync.Mutex
 	resend   [][]uint64
@@ -120,15 +125,15 @@ type Writer struct {
 		spooled, sent, acked, delivered, dead, dropped, resent atomic.Int64
 	}
 
-	stMu   sync.Mutex
-	status Status
+	stMu    sync.Mutex
+	status  Status
+	lastErr string
 
-	life     sync.Mutex
-	started  bool
-	stopped  bool
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	inflight atomic.Int64
+	life    sync.Mutex
+	started bool
+	stopped bool
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 }
 
 // New validates the options, opens the spool and prepares the client. It
@@ -284,7 +289,6 @@ func (w *Writer) Start(ctx context.Context) error {
 			defer w.wg.Done()
 			for b := range work {
 				w.deliver(rctx, b)
-				w.inflight.Add(-int64(len(b.keys)))
 			}
 		}()
 	}
@@ -438,12 +442,25 @@ func (w *Writer) Stats() Stats {
 		Spooled: w.c.spooled.Load(), Sent: w.c.sent.Load(), Acked: w.c.acked.Load(),
 		Delivered: w.c.delivered.Load(), DeadLettered: w.c.dead.Load(), Dropped: w.c.dropped.Load(),
 		Resent: w.c.resent.Load(), SpoolEvents: w.sp.count.Load(), SpoolBytes: w.sp.bytes.Load(),
-		Status: w.Status(),
+		Status: w.Status(), LastError: w.lastError(),
 	}
+}
+
+func (w *Writer) lastError() string {
+	w.stMu.Lock()
+	defer w.stMu.Unlock()
+	return w.lastErr
+}
+
+func (w *Writer) setLastError(s string) {
+	w.stMu.Lock()
+	w.lastErr = s
+	w.stMu.Unlock()
 }
 
 func (w *Writer) setOK() {
 	w.stMu.Lock()
+	w.lastErr = ""
 	was := w.status
 	if !was.OK {
 		w.status = Status{OK: true, Code: -1, Since: w.o.Now()}

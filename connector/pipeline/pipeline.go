@@ -19,16 +19,19 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	bolt "go.etcd.io/bbolt"
 
+	"github.com/fluxhunt/fluxhunt/connector/hec"
 	"github.com/fluxhunt/fluxhunt/detect/fluxcontact"
 	"github.com/fluxhunt/fluxhunt/detect/suppress"
 	"github.com/fluxhunt/fluxhunt/schema"
 )
 
-// Sender takes an event for delivery; it returns once the event is durable
-// (spooled), or an error.
+// Sender takes events for delivery; it returns once they are durable
+// (spooled), or an error. SendBatch spools several in one disk commit.
 type Sender interface {
 	Send(ctx context.Context, ev schema.Envelope) error
+	SendBatch(ctx context.Context, evs []schema.Envelope) error
 }
 
 // HostDetector is the per-host NXDOMAIN/DGA detector: it takes a window's
@@ -69,32 +72,42 @@ type StateStore interface {
 	Get(key string) ([]byte, error) // nil, nil when absent
 }
 
+// CandidateFunc says whether a resolved DNS row is worth probing (low TTL,
+// many addresses), with the reason; enrich/prober.CandidateFromRow is the
+// one fluxhunt uses.
+type CandidateFunc func(schema.DNSRow) (reason string, ok bool)
+
 // Config tunes the pipeline.
 type Config struct {
 	Instance       string
 	Index          string
 	SuppressWindow time.Duration
-	// Candidate selection from passive DNS rows.
-	CandidateMaxTTL     int64 // rows answering with TTL at most this... (default 300 s)
-	CandidateMinAnswers int   // ...and at least this many addresses (default 3)
-	DGAThreshold        float64
-	Lookback            time.Duration // flow look-back on a new fast-flux domain (default 24 h; unused with a nil FlowLookback)
-	ProbeSample         float64       // share of probe rounds written as fluxhunt:probe (default 1)
+	DGAThreshold   float64
+	Lookback       time.Duration // flow look-back on a new fast-flux domain (default 24 h; unused with a nil FlowLookback)
+	ProbeSample    float64       // share of probe rounds written as fluxhunt:probe (default 1)
+	// SaveInCommit: ConsumeWindow does not save the state; the caller
+	// saves it with SaveTx inside the transaction that advances the poll
+	// checkpoint, so a window's state and the checkpoint past it are
+	// written together (exactly once across crashes).
+	SaveInCommit bool
 }
 
 // Deps are the parts the pipeline drives. Scorer, Prober, Lookback, Allow
 // and State may be nil.
 type Deps struct {
-	Sender   Sender
-	Hosts    HostDetector
-	Scorer   NameScorer
-	Prober   ProbeQueue
-	Lookback FlowLookback
-	Allow    func() Allowlist // the current allowlist (file + Splunk lookup), read each window
-	Watch    func() Allowlist // the current watchlist: names always probed
-	State    StateStore
-	Logger   *slog.Logger
-	Registry prometheus.Registerer
+	Sender Sender
+	Hosts  HostDetector
+	Scorer NameScorer
+	Prober ProbeQueue
+	// Candidate picks probe candidates among resolved rows; nil: only the
+	// watchlist and DGA-looking names that resolved are probed.
+	Candidate CandidateFunc
+	Lookback  FlowLookback
+	Allow     func() Allowlist // the current allowlist (file + Splunk lookup), read each window
+	Watch     func() Allowlist // the current watchlist: names always probed
+	State     StateStore
+	Logger    *slog.Logger
+	Registry  prometheus.Registerer
 }
 
 // Pipeline is safe for concurrent use: windows from the poller and results
@@ -104,8 +117,11 @@ type Pipeline struct {
 	deps Deps
 	log  *slog.Logger
 
-	mu      sync.Mutex
+	mu      sync.Mutex // the detector state
 	tracker *suppress.Tracker
+
+	pmu     sync.Mutex // the pending snapshot; never held across I/O
+	pending map[string][]byte
 	flux    *fluxcontact.Table
 
 	m metrics
@@ -135,12 +151,6 @@ func New(cfg Config, deps Deps) (*Pipeline, error) {
 	}
 	if cfg.SuppressWindow <= 0 {
 		cfg.SuppressWindow = 6 * time.Hour
-	}
-	if cfg.CandidateMaxTTL <= 0 {
-		cfg.CandidateMaxTTL = 300
-	}
-	if cfg.CandidateMinAnswers <= 0 {
-		cfg.CandidateMinAnswers = 3
 	}
 	if cfg.Lookback <= 0 {
 		cfg.Lookback = 24 * time.Hour
@@ -203,20 +213,73 @@ func (p *Pipeline) restore() error {
 	return nil
 }
 
-func (p *Pipeline) save() error {
-	if p.deps.State == nil {
-		return nil
-	}
+// snapshot marshals the state; the caller holds p.mu. It becomes the
+// pending snapshot, written by SaveTx (in the poller's checkpoint
+// transaction) or by Flush.
+func (p *Pipeline) snapshot() error {
+	snap := map[string][]byte{}
 	for _, s := range []struct {
 		key string
 		v   json.Marshaler
 	}{{stateTracker, p.tracker}, {stateFlux, p.flux}, {stateHosts, p.deps.Hosts}} {
 		b, err := s.v.MarshalJSON()
 		if err != nil {
+			p.m.errors.WithLabelValues("state").Inc()
 			return fmt.Errorf("pipeline: save %s: %w", s.key, err)
 		}
-		if err := p.deps.State.Put(s.key, b); err != nil {
-			return fmt.Errorf("pipeline: save %s: %w", s.key, err)
+		snap[s.key] = b
+	}
+	p.pmu.Lock()
+	p.pending = snap
+	p.pmu.Unlock()
+	return nil
+}
+
+func (p *Pipeline) takePending() map[string][]byte {
+	p.pmu.Lock()
+	defer p.pmu.Unlock()
+	snap := p.pending
+	p.pending = nil
+	return snap
+}
+
+// Flush writes the pending snapshot to the StateStore. It must not be
+// called inside a transaction of the same database.
+func (p *Pipeline) Flush() error {
+	snap := p.takePending()
+	if snap == nil || p.deps.State == nil {
+		return nil
+	}
+	for _, k := range []string{stateTracker, stateFlux, stateHosts} {
+		if err := p.deps.State.Put(k, snap[k]); err != nil {
+			p.m.errors.WithLabelValues("state").Inc()
+			// Keep it pending for the next try.
+			p.pmu.Lock()
+			if p.pending == nil {
+				p.pending = snap
+			}
+			p.pmu.Unlock()
+			return fmt.Errorf("pipeline: save %s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// SaveTx writes the pending snapshot inside tx (the poller's checkpoint
+// transaction). It takes no lock that a holder could keep while waiting for
+// the database, so it cannot deadlock with Send or Flush.
+func (p *Pipeline) SaveTx(tx *bolt.Tx) error {
+	snap := p.takePending()
+	if snap == nil {
+		return nil
+	}
+	b, err := tx.CreateBucketIfNotExists(stateBucket)
+	if err != nil {
+		return fmt.Errorf("pipeline: save: %w", err)
+	}
+	for _, k := range []string{stateTracker, stateFlux, stateHosts} {
+		if err := b.Put([]byte(k), snap[k]); err != nil {
+			return fmt.Errorf("pipeline: save %s: %w", k, err)
 		}
 	}
 	return nil
@@ -226,6 +289,20 @@ func (p *Pipeline) save() error {
 // when every resulting detection is spooled and the state saved: then the
 // poller may advance its checkpoint.
 func (p *Pipeline) ConsumeWindow(ctx context.Context, start, end time.Time, dns []schema.DNSRow, flows []schema.FlowRow) error {
+	if err := p.consume(ctx, end, dns, flows); err != nil {
+		return err
+	}
+	if err := p.lookbackFresh(ctx, end); err != nil {
+		return err
+	}
+	p.m.windows.Inc()
+	if p.cfg.SaveInCommit {
+		return nil
+	}
+	return p.Flush()
+}
+
+func (p *Pipeline) consume(ctx context.Context, end time.Time, dns []schema.DNSRow, flows []schema.FlowRow) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	allow := p.allow()
@@ -253,12 +330,7 @@ func (p *Pipeline) ConsumeWindow(ctx context.Context, start, end time.Time, dns 
 	if err := p.emit(ctx, dets, end, allow); err != nil {
 		return err
 	}
-	if err := p.save(); err != nil {
-		p.m.errors.WithLabelValues("state").Inc()
-		return err
-	}
-	p.m.windows.Inc()
-	return nil
+	return p.snapshot()
 }
 
 func (p *Pipeline) allow() Allowlist {
@@ -289,20 +361,13 @@ func (p *Pipeline) pickCandidates(rows []schema.DNSRow, now time.Time) {
 			continue
 		}
 		name := r.Query.ASCII
-		addrs := 0
-		for _, a := range r.Answers {
-			if _, err := netip.ParseAddr(a); err == nil {
-				addrs++
-			}
-		}
 		reason, prio := "", 0.0
-		switch {
-		case watch != nil && watch.MatchName(name):
+		if watch != nil && watch.MatchName(name) {
 			reason, prio = "on the watchlist", 1
-		case r.TTL >= 0 && r.TTL <= p.cfg.CandidateMaxTTL && addrs >= p.cfg.CandidateMinAnswers:
-			reason, prio = fmt.Sprintf("TTL %d s with %d addresses", r.TTL, addrs), 0.5
-		case r.TTL >= 0 && r.TTL <= 30 && addrs >= 1:
-			reason, prio = fmt.Sprintf("TTL %d s", r.TTL), 0.3
+		} else if p.deps.Candidate != nil {
+			if why, ok := p.deps.Candidate(*r); ok {
+				reason, prio = why, 0.5
+			}
 		}
 		if reason == "" && p.deps.Scorer != nil {
 			if s, ok := p.deps.Scorer.ScoreName(r.Query); ok && s >= threshold {
@@ -330,6 +395,8 @@ func (p *Pipeline) emit(ctx context.Context, dets []schema.Detection, now time.T
 		}
 		return suppress.Subject(&dets[i]) < suppress.Subject(&dets[j])
 	})
+	var evs []schema.Envelope
+	var outs []schema.Detection
 	for _, d := range dets {
 		if allow != nil && ((d.Domain != "" && allow.MatchName(d.Domain)) || (d.Src != "" && allow.MatchHost(d.Src))) {
 			p.m.suppressed.WithLabelValues(d.DetectionType).Inc()
@@ -348,10 +415,22 @@ func (p *Pipeline) emit(ctx context.Context, dets []schema.Detection, now time.T
 			Index:      p.cfg.Index,
 			Event:      out,
 		}
-		if err := p.deps.Sender.Send(ctx, ev); err != nil {
-			p.m.errors.WithLabelValues("send").Inc()
-			return fmt.Errorf("pipeline: spool detection %s: %w", out.DetectionID, err)
+		evs = append(evs, ev)
+		outs = append(outs, out)
+	}
+	if len(evs) == 0 {
+		return nil
+	}
+	if err := p.deps.Sender.SendBatch(ctx, evs); err != nil {
+		p.m.errors.WithLabelValues("send").Inc()
+		if ctx.Err() != nil || !(errors.Is(err, hec.ErrEventTooLarge) || errors.Is(err, hec.ErrInvalidEvent)) {
+			return fmt.Errorf("pipeline: spool %d detections: %w", len(evs), err)
 		}
+		// Refused up front and dead-lettered by the writer; the others
+		// were spooled.
+		p.log.Error("detections refused by the HEC writer (dead-lettered)", "err", err)
+	}
+	for _, out := range outs {
 		p.m.detections.WithLabelValues(out.DetectionType).Inc()
 		p.log.Info("detection", "type", out.DetectionType, "src", out.Src, "domain", out.Domain, "severity", out.Severity, "revision", out.Revision)
 	}
@@ -368,9 +447,12 @@ func (p *Pipeline) FastFlux(ctx context.Context, det schema.Detection, addrs []n
 	all := p.flux.AddFlux(det.Domain, addrs, at)
 	err := p.emit(ctx, []schema.Detection{det}, at, p.allow())
 	if err == nil {
-		err = p.save()
+		err = p.snapshot()
 	}
 	p.mu.Unlock()
+	if err == nil && !p.cfg.SaveInCommit {
+		err = p.Flush()
+	}
 	if err != nil || !isNew || p.deps.Lookback == nil || len(all) == 0 {
 		return err
 	}
@@ -381,11 +463,45 @@ func (p *Pipeline) FastFlux(ctx context.Context, det schema.Detection, addrs []n
 		return nil
 	}
 	p.mu.Lock()
+	err = p.emit(ctx, p.flux.Observe(rows, at), at, p.allow())
+	if err == nil {
+		err = p.snapshot()
+	}
+	p.mu.Unlock()
+	if err == nil && !p.cfg.SaveInCommit {
+		err = p.Flush()
+	}
+	return err
+}
+
+// lookbackFresh searches flows to addresses that this window's passive
+// answers added to known flux domains: contacts made before the address was
+// known (a flow indexed before the lookup that led to it).
+func (p *Pipeline) lookbackFresh(ctx context.Context, at time.Time) error {
+	if p.deps.Lookback == nil {
+		return nil
+	}
+	p.mu.Lock()
+	fresh := p.flux.TakeFresh()
+	p.mu.Unlock()
+	if len(fresh) == 0 {
+		return nil
+	}
+	rows, err := p.deps.Lookback.LookbackFlows(ctx, fresh, at.Add(-p.cfg.Lookback), at)
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		p.m.errors.WithLabelValues("lookback").Inc()
+		p.log.Warn("flow look-back search failed", "addresses", len(fresh), "err", err)
+		return nil
+	}
+	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.emit(ctx, p.flux.Observe(rows, at), at, p.allow()); err != nil {
 		return err
 	}
-	return p.save()
+	return p.snapshot()
 }
 
 // Probe spools a fluxhunt:probe summary (sampled per Config.ProbeSample by

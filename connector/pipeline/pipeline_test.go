@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"strings"
@@ -22,6 +23,13 @@ func (f *fakeSender) Send(_ context.Context, ev schema.Envelope) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.evs = append(f.evs, ev)
+	return nil
+}
+
+func (f *fakeSender) SendBatch(ctx context.Context, evs []schema.Envelope) error {
+	for _, ev := range evs {
+		f.Send(ctx, ev)
+	}
 	return nil
 }
 
@@ -110,6 +118,9 @@ func TestWindowsRestartAndFlux(t *testing.T) {
 	look := &fakeLookback{rows: []schema.FlowRow{{Time: t0.Add(-time.Hour), Src: "10.9.9.9", Dest: "198.51.100.4", DestPort: 443, Transport: "tcp", Bytes: 4000, Count: 1}}}
 	mk := func(st StateStore) *Pipeline {
 		p, err := New(Config{Instance: "fh-test", Index: "fluxhunt"}, Deps{Sender: send, Hosts: &countHosts{}, Prober: prober, Lookback: look, State: st,
+			Candidate: func(r schema.DNSRow) (string, bool) {
+				return fmt.Sprintf("TTL %d s with %d addresses", r.TTL, len(r.Answers)), r.TTL >= 0 && r.TTL <= 300 && len(r.Answers) >= 3
+			},
 			Allow: func() Allowlist { return allowSuffix(".allowed.example") }})
 		if err != nil {
 			t.Fatal(err)

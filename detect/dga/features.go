@@ -8,7 +8,9 @@ const (
 	symD    = 27
 	symH    = 28
 	nTri    = nSym * nSym * nSym
-	minWord = 3 // shortest dictionary word used in segmentation
+	nQuad   = nTri * nSym
+	quadQ   = 0.1 // log-probability step of the quantised 4-gram table
+	minWord = 3   // shortest dictionary word used in segmentation
 	maxLbl  = 63
 )
 
@@ -50,6 +52,11 @@ const (
 	fUncovered
 	fDigitsEnd
 	fLLGap
+	fWordFreqMean
+	fWordFreqMin
+	fLL4
+	fMinLL4
+	fInflected
 	numFeatures
 )
 
@@ -60,6 +67,8 @@ var FeatureNames = [numFeatures]string{
 	"unseen_trigram_frac", "min_ll_web", "hex", "word_cover", "words",
 	"mean_word_len", "longest_word_frac", "all_words", "word_cover_5plus", "tld_prior",
 	"short", "long", "uncovered_letters", "digits_only_at_end", "ll_web_minus_english",
+	"word_benign_freq_mean", "word_benign_freq_min",
+	"ll4_web", "min_ll4_web", "inflected_words",
 }
 
 // xlogx[c] = c*ln(c), for entropy without calling math.Log per symbol.
@@ -83,7 +92,9 @@ type tables struct {
 	llWeb     []float32 // log P(c | a b) on benign names, index (a*nSym+b)*nSym+c
 	llEnglish []float32 // the same on dictionary words
 	seen      []uint64  // bitset: trigram seen in benign names
+	quad      []uint8   // -log P(d | a b c) on benign names / quadQ, index ((a*nSym+b)*nSym+c)*nSym+d
 	words     *trie
+	wfreq     []float32 // per trie node: log(1 + times the word appears in benign names)
 	tld       map[string]float32
 	tldOther  float32
 }
@@ -92,20 +103,26 @@ type tables struct {
 // within runs of letters) that covers the most letters, then uses the fewest
 // words. It returns the covered letters, the number of words, the longest
 // word and the letters covered by words of 5 or more.
-func (t *tables) segment(label string) (covered, nwords, longest, cover5 int) {
+func (t *tables) segment(label string) (covered, nwords, longest, cover5 int, fsum, fmin float32, inflected int) {
 	n := len(label)
-	var cov, cnt, c5, lng [maxLbl + 1]uint8
+	var cov, cnt, c5, lng, infl [maxLbl + 1]uint8
+	var fs, fm [maxLbl + 1]float32
 	for i := 1; i <= n; i++ {
-		cov[i], cnt[i], c5[i], lng[i] = 0, 0, 0, 0
+		cov[i], cnt[i], c5[i], lng[i], infl[i] = 0, 0, 0, 0, 0
 	}
-	better := func(j int, c, w, five, l uint8) {
-		if c > cov[j] || (c == cov[j] && w < cnt[j]) {
-			cov[j], cnt[j], c5[j], lng[j] = c, w, five, l
+	infl[0] = 0
+	fs[0], fm[0] = 0, 1e9
+	better := func(j int, c, w, five, l uint8, sum, mn float32, in uint8) {
+		if c > cov[j] || (c == cov[j] && w < cnt[j]) || (c == cov[j] && w == cnt[j] && sum > fs[j]) {
+			cov[j], cnt[j], c5[j], lng[j], fs[j], fm[j], infl[j] = c, w, five, l, sum, mn, in
 		}
+	}
+	for i := 1; i <= n; i++ {
+		fs[i], fm[i] = -1, 1e9
 	}
 	for i := 0; i < n; i++ {
 		// skip label[i]
-		better(i+1, cov[i], cnt[i], c5[i], lng[i])
+		better(i+1, cov[i], cnt[i], c5[i], lng[i], fs[i], fm[i], infl[i])
 		node := uint32(0)
 		for j := i; j < n; j++ {
 			c := label[j] - 'a'
@@ -125,11 +142,20 @@ func (t *tables) segment(label string) (covered, nwords, longest, cover5 int) {
 				if uint8(l) > lg {
 					lg = uint8(l)
 				}
-				better(j+1, cov[i]+uint8(l), cnt[i]+1, five, lg)
+				wf := t.wfreq[node]
+				mn := fm[i]
+				if wf < mn {
+					mn = wf
+				}
+				in := infl[i]
+				if l >= 5 && inflectedEnd(label[i:j+1]) {
+					in++
+				}
+				better(j+1, cov[i]+uint8(l), cnt[i]+1, five, lg, fs[i]+wf, mn, in)
 			}
 		}
 	}
-	return int(cov[n]), int(cnt[n]), int(lng[n]), int(c5[n])
+	return int(cov[n]), int(cnt[n]), int(lng[n]), int(c5[n]), fs[n], fm[n], int(infl[n])
 }
 
 // features computes the feature vector of a site label (1-63 bytes of
@@ -146,6 +172,8 @@ func (t *tables) features(label, icann string, f *[numFeatures]float64) {
 	lastDigit := -1
 	prevClass := 0 // 1 letter, 2 digit
 	a, b := uint32(symB), uint32(symB)
+	z := uint32(symB) // the symbol before a
+	sumQ, maxQ := 0, 0
 	for i := 0; i <= n; i++ {
 		var s uint32
 		if i < n {
@@ -197,7 +225,12 @@ func (t *tables) features(label, icann string, f *[numFeatures]float64) {
 		if t.seen[k>>6]&(1<<(k&63)) == 0 {
 			unseen++
 		}
-		a, b = b, s
+		q := int(t.quad[(z*nSym+a)*nSym*nSym+b*nSym+s])
+		sumQ += q
+		if q > maxQ {
+			maxQ = q
+		}
+		z, a, b = a, b, s
 	}
 	distinct := 0
 	sumxlx := 0.0
@@ -208,7 +241,14 @@ func (t *tables) features(label, icann string, f *[numFeatures]float64) {
 		}
 	}
 	fn := float64(n)
-	covered, nwords, longest, cover5 := t.segment(label)
+	covered, nwords, longest, cover5, fsum, fmin, inflected := t.segment(label)
+	f[fInflected] = float64(inflected)
+	if nwords > 0 {
+		f[fWordFreqMean] = float64(fsum) / float64(nwords)
+		f[fWordFreqMin] = float64(fmin)
+	} else {
+		f[fWordFreqMean], f[fWordFreqMin] = -1, -1
+	}
 
 	f[fLen] = fn
 	f[fEntropy] = lnTab[n] - sumxlx/fn
@@ -228,6 +268,8 @@ func (t *tables) features(label, icann string, f *[numFeatures]float64) {
 	f[fLLEnglish] = sumLLE / (fn + 1)
 	f[fLLGap] = f[fLLWeb] - f[fLLEnglish]
 	f[fUnseen] = float64(unseen) / (fn + 1)
+	f[fLL4] = -float64(sumQ) * quadQ / (fn + 1)
+	f[fMinLL4] = -float64(maxQ) * quadQ
 	f[fMinLL] = minLL
 	if hex && digits > 0 && letters > 0 && n >= 8 {
 		f[fHex] = 1
@@ -270,4 +312,20 @@ func (t *tables) features(label, icann string, f *[numFeatures]float64) {
 			f[fDigitsEnd] = 1
 		}
 	}
+}
+
+// inflectedEnd reports whether a dictionary word ends like an inflected or
+// derived form (-ing, -ed, -s, -ly, -tion, -ment, -ness, -able); wordlist
+// DGAs draw such forms far more often than names people choose.
+func inflectedEnd(w string) bool {
+	n := len(w)
+	switch {
+	case n >= 5 && w[n-3:] == "ing", n >= 5 && w[n-2:] == "ed", n >= 5 && w[n-2:] == "ly":
+		return true
+	case n >= 6 && (w[n-4:] == "tion" || w[n-4:] == "ment" || w[n-4:] == "ness" || w[n-4:] == "able"):
+		return true
+	case n >= 5 && w[n-1] == 's' && w[n-2] != 's':
+		return true
+	}
+	return false
 }

@@ -29,30 +29,32 @@ type Result struct {
 type Model struct {
 	tables
 	version   string
-	w         [numFeatures]float64 // weights on raw features (standardisation folded in)
-	b         float64
+	forest    forest
 	plattA    float64
 	plattB    float64
 	threshold float64
-	contrib   [numFeatures]float64 // mean benign contribution per feature, for reasons
 }
 
 // File is the serialised model (gzip-compressed JSON).
 type File struct {
 	Version   string             `json:"version"`
 	Features  []string           `json:"features"`
-	Weights   []float64          `json:"weights"`
-	Bias      float64            `json:"bias"`
+	Depth     int                `json:"tree_depth"`
+	Base      float64            `json:"base_margin"`
+	Feat      []uint8            `json:"split_feature"`
+	Thr       []float64          `json:"split_threshold"`
+	Leaf      []float64          `json:"leaf"`
 	PlattA    float64            `json:"platt_a"`
 	PlattB    float64            `json:"platt_b"`
 	Threshold float64            `json:"threshold"`
-	Contrib   []float64          `json:"benign_mean_contribution"`
 	TLD       map[string]float32 `json:"tld_prior"`
 	TLDOther  float32            `json:"tld_prior_other"`
 	LLWeb     []float32          `json:"ll_web"`
 	LLEnglish []float32          `json:"ll_english"`
 	Seen      []uint64           `json:"seen"`
+	Quad      []byte             `json:"ll4_web_quantised"`
 	Words     string             `json:"words"` // newline separated
+	WordFreq  map[string]uint32  `json:"word_benign_counts"`
 	Meta      map[string]string  `json:"meta,omitempty"`
 }
 
@@ -84,26 +86,40 @@ func Load(r io.Reader) (*Model, error) {
 }
 
 func fromFile(f *File) (*Model, error) {
-	if len(f.Weights) != numFeatures || len(f.Features) != numFeatures {
-		return nil, fmt.Errorf("dga: load model: %d weights for %d features, want %d", len(f.Weights), len(f.Features), numFeatures)
+	if len(f.Features) != numFeatures {
+		return nil, fmt.Errorf("dga: load model: %d features, want %d", len(f.Features), numFeatures)
+	}
+	if f.Depth < 1 || f.Depth > 8 {
+		return nil, fmt.Errorf("dga: load model: tree depth %d out of range", f.Depth)
+	}
+	nl := 1 << f.Depth
+	nt := len(f.Leaf) / nl
+	if len(f.Leaf)%nl != 0 || len(f.Feat) != nt*f.Depth || len(f.Thr) != nt*f.Depth {
+		return nil, fmt.Errorf("dga: load model: tree arrays do not match depth %d", f.Depth)
+	}
+	for _, j := range f.Feat {
+		if int(j) >= numFeatures {
+			return nil, fmt.Errorf("dga: load model: split on feature %d of %d", j, numFeatures)
+		}
 	}
 	for i, n := range f.Features {
 		if n != FeatureNames[i] {
 			return nil, fmt.Errorf("dga: load model: feature %d is %q, want %q", i, n, FeatureNames[i])
 		}
 	}
-	if len(f.LLWeb) != nTri || len(f.LLEnglish) != nTri || len(f.Seen) != (nTri+63)/64 {
+	if len(f.LLWeb) != nTri || len(f.LLEnglish) != nTri || len(f.Seen) != (nTri+63)/64 || len(f.Quad) != nQuad {
 		return nil, fmt.Errorf("dga: load model: n-gram tables have the wrong size")
 	}
-	m := &Model{version: f.Version, b: f.Bias, plattA: f.PlattA, plattB: f.PlattB, threshold: f.Threshold}
-	copy(m.w[:], f.Weights)
-	copy(m.contrib[:], f.Contrib)
-	m.llWeb, m.llEnglish, m.seen = f.LLWeb, f.LLEnglish, f.Seen
+	m := &Model{version: f.Version, plattA: f.PlattA, plattB: f.PlattB, threshold: f.Threshold,
+		forest: forest{depth: f.Depth, base: f.Base, feat: f.Feat, thr: f.Thr, leaf: f.Leaf}}
+	m.forest.compile()
+	m.llWeb, m.llEnglish, m.seen, m.quad = f.LLWeb, f.LLEnglish, f.Seen, f.Quad
 	m.tld, m.tldOther = f.TLD, f.TLDOther
 	if m.tld == nil {
 		m.tld = map[string]float32{}
 	}
 	m.words = newTrie(strings.Split(f.Words, "\n"))
+	m.wfreq = wordFreqs(m.words, f.WordFreq)
 	return m, nil
 }
 
@@ -131,6 +147,13 @@ func (m *Model) Threshold() float64 { return m.threshold }
 // names in canonical form.
 func (m *Model) Score(name string) Result {
 	p, skip := parseName(name)
+	if skip == reasonSuffixOnly {
+		// platform hostnames can be public suffixes themselves
+		// (*.compute-1.amazonaws.com): still a benign trap
+		if r := trapReason(p); r != "" {
+			return Result{Score: 0, Reason: r}
+		}
+	}
 	if skip != "" {
 		return Result{Skip: true, Reason: skip}
 	}
@@ -142,6 +165,9 @@ func (m *Model) Score(name string) Result {
 // score 0.
 func (m *Model) ScoreName(n schema.Name) (score float64, ok bool) {
 	p, skip := fromSchema(n)
+	if skip == reasonSuffixOnly && trapReason(p) != "" {
+		return 0, true
+	}
 	if skip != "" {
 		return 0, false
 	}
@@ -155,10 +181,7 @@ func (m *Model) scoreParsed(p parsed) Result {
 	}
 	var f [numFeatures]float64
 	m.features(p.siteLabel(), p.icann, &f)
-	z := m.b
-	for i := range f {
-		z += m.w[i] * f[i]
-	}
+	z := m.forest.margin(&f)
 	s := sigmoid(m.plattA*z + m.plattB)
 	return Result{Score: s, Reason: m.reason(&f, s)}
 }
@@ -191,26 +214,30 @@ func (m *Model) reason(f *[numFeatures]float64, s float64) string {
 		}
 		return reasonBenign
 	}
-	best, bi := math.Inf(-1), -1
-	for i := range f {
-		if d := m.w[i]*f[i] - m.contrib[i]; d > best {
-			best, bi = d, i
+	switch {
+	case f[fHex] == 1:
+		return reasonHex
+	case f[fAllWords] == 1 || (f[fCover] >= 0.9 && f[fWords] >= 2):
+		return reasonWords
+	case f[fTransitions] >= 3 || f[fDigit] >= 0.3:
+		return reasonDigits
+	case f[fLLWeb] < -3.2 || f[fUnseen] > 0.1:
+		return reasonNgram
+	case f[fLen] >= 20:
+		return reasonLength
+	case f[fTLD] >= 1:
+		return reasonTLD
+	}
+	return reasonEntropy
+}
+
+// wordFreqs maps word counts onto trie nodes: log(1 + count).
+func wordFreqs(t *trie, counts map[string]uint32) []float32 {
+	out := make([]float32, len(t.mask))
+	for w, c := range counts {
+		if n, ok := t.node(w); ok {
+			out[n] = float32(math.Log1p(float64(c)))
 		}
 	}
-	switch bi {
-	case fLLWeb, fLLEnglish, fUnseen, fMinLL, fLLGap, fConsRun, fVowel:
-		return reasonNgram
-	case fCover, fWords, fMeanWord, fLongest, fAllWords, fCover5, fUncovered:
-		return reasonWords
-	case fHex:
-		return reasonHex
-	case fDigit, fTransitions, fDigitsEnd:
-		return reasonDigits
-	case fLen, fLong, fShort:
-		return reasonLength
-	case fTLD:
-		return reasonTLD
-	default:
-		return reasonEntropy
-	}
+	return out
 }

@@ -1,11 +1,11 @@
 package dga
 
 import (
+	"errors"
 	"net/netip"
 	"strings"
 
 	"github.com/fluxhunt/fluxhunt/schema"
-	"golang.org/x/net/publicsuffix"
 )
 
 // Reasons for skipped names (constant strings: no allocation).
@@ -90,6 +90,10 @@ func parseName(raw string) (p parsed, skip string) {
 // invalidReason turns a normaliser error into a reason; it allocates, but
 // only for invalid input.
 func invalidReason(err error) string {
+	var ne *schema.NameError
+	if errors.As(err, &ne) {
+		return "invalid: " + ne.Reason
+	}
 	return "invalid: " + err.Error()
 }
 
@@ -113,7 +117,8 @@ func split(ascii string) (p parsed, skip string) {
 // suffixes mirrors schema's: the longest public suffix over the whole list,
 // whether it is private, and the ICANN suffix.
 func suffixes(name string) (suffix string, private bool, icann string) {
-	suffix, isICANN := publicsuffix.PublicSuffix(name)
+	psl := embeddedPSL()
+	suffix, isICANN := psl.publicSuffix(name)
 	if isICANN {
 		return suffix, false, suffix
 	}
@@ -128,7 +133,7 @@ func suffixes(name string) (suffix string, private bool, icann string) {
 			return suffix, private, s
 		}
 		s = s[i+1:]
-		ps, ok := publicsuffix.PublicSuffix(s)
+		ps, ok := psl.publicSuffix(s)
 		if ok || strings.IndexByte(ps, '.') < 0 {
 			return suffix, private, ps
 		}

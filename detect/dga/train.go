@@ -68,20 +68,25 @@ type sample struct {
 type Trainer struct {
 	tab      tables
 	words    string
+	wcount   map[string]uint32
 	famNames []string
 	fit      []sample // benign fit split + DGA fit names
 	calib    []sample // benign calib split + DGA calib names
 	Dropped  int      // training names that were not scorable or benign traps
 	Version  string
 	Meta     map[string]string
+	GBDT     gbdtParams
 	// Exclude is the family left out by Fit ("" for none).
 }
 
 // TrainOptions tune the trainer.
 type TrainOptions struct {
 	Version      string
-	MaxPerFamily int // at most this many training names per family (0: 5000)
-	BenignEvery  int // use every k-th benign name of the fit/calib splits (0: 1), for smoke runs
+	MaxPerFamily int     // at most this many training names per family (0: 5000)
+	BenignEvery  int     // use every k-th benign name of the fit/calib splits (0: 1), for smoke runs
+	Trees        int     // boosted trees (0: the default)
+	Rate         float64 // learning rate (0: the default)
+	NoSynthetic  bool    // leave out the synthetic families (synth.go)
 }
 
 // NewTrainer builds the n-gram tables and the features.
@@ -95,7 +100,13 @@ func NewTrainer(c *Corpus, o TrainOptions) (*Trainer, error) {
 	if o.BenignEvery <= 0 {
 		o.BenignEvery = 1
 	}
-	t := &Trainer{Version: o.Version, Meta: map[string]string{}}
+	t := &Trainer{Version: o.Version, Meta: map[string]string{}, GBDT: defaultGBDT}
+	if o.Trees > 0 {
+		t.GBDT.trees = o.Trees
+	}
+	if o.Rate > 0 {
+		t.GBDT.rate = o.Rate
+	}
 	words := make([]string, 0, len(c.Words))
 	for _, w := range c.Words {
 		w = strings.ToLower(strings.TrimSpace(w))
@@ -133,9 +144,18 @@ func NewTrainer(c *Corpus, o TrainOptions) (*Trainer, error) {
 	for _, w := range words {
 		eng.add(w)
 	}
+	t.tab.wfreq = make([]float32, len(t.tab.words.mask))
+	t.wcount = map[string]uint32{}
+	for _, lbl := range web.labels {
+		for _, w := range t.tab.words.segmentWords(lbl) {
+			t.wcount[w]++
+		}
+	}
+	t.tab.wfreq = wordFreqs(t.tab.words, t.wcount)
 	t.tab.llWeb = web.logProbs()
 	t.tab.llEnglish = eng.logProbs()
 	t.tab.seen = web.seenSet()
+	t.tab.quad = web.quadTable(t.tab.llWeb)
 	t.tab.tld = map[string]float32{}
 
 	for _, p := range fitB {
@@ -145,6 +165,13 @@ func NewTrainer(c *Corpus, o TrainOptions) (*Trainer, error) {
 		t.calib = append(t.calib, t.sample(p, -1))
 	}
 	fams := append([]Family(nil), c.Families...)
+	if !o.NoSynthetic {
+		var sfx []string
+		for _, p := range fitB {
+			sfx = append(sfx, p.suffix)
+		}
+		fams = append(fams, synthFamilies(words, sfx)...)
+	}
 	sort.Slice(fams, func(i, j int) bool { return fams[i].Name < fams[j].Name })
 	for fi, f := range fams {
 		t.famNames = append(t.famNames, f.Name)
@@ -216,10 +243,10 @@ func (t *Trainer) Fit(exclude string) (*Model, *File, error) {
 			set[i].f[fTLD] = float64(v)
 		}
 	}
-	w, b := logistic(fit, 1e-4)
+	fo := trainForest(fit, t.GBDT)
 	z := make([]float64, len(calib))
 	for i := range calib {
-		z[i] = dot(w, b, &calib[i].f)
+		z[i] = fo.margin(&calib[i].f)
 	}
 	pa, pb := platt(z, calib)
 	var benign []float64
@@ -229,27 +256,13 @@ func (t *Trainer) Fit(exclude string) (*Model, *File, error) {
 		}
 	}
 	thr := thresholdAt(benign, 1e-3)
-
-	// mean benign contribution of each feature, for reasons
-	var contrib [numFeatures]float64
-	nb := 0
-	for i := range fit {
-		if fit[i].fam < 0 {
-			nb++
-			for j := range contrib {
-				contrib[j] += w[j] * fit[i].f[j]
-			}
-		}
-	}
-	for j := range contrib {
-		contrib[j] /= float64(max(nb, 1))
-	}
 	f := &File{
-		Version: t.Version, Features: FeatureNames[:], Weights: w[:], Bias: b,
-		PlattA: pa, PlattB: pb, Threshold: thr, Contrib: contrib[:],
+		Version: t.Version, Features: FeatureNames[:],
+		Depth: fo.depth, Base: fo.base, Feat: fo.feat, Thr: fo.thr, Leaf: fo.leaf,
+		PlattA: pa, PlattB: pb, Threshold: thr,
 		TLD: tld, TLDOther: other,
-		LLWeb: t.tab.llWeb, LLEnglish: t.tab.llEnglish, Seen: t.tab.seen,
-		Words: t.words, Meta: t.Meta,
+		LLWeb: t.tab.llWeb, LLEnglish: t.tab.llEnglish, Seen: t.tab.seen, Quad: t.tab.quad,
+		Words: t.words, WordFreq: t.wcount, Meta: t.Meta,
 	}
 	m, err := fromFile(f)
 	if err != nil {
@@ -520,10 +533,12 @@ func thresholdAt(benign []float64, fpr float64) float64 {
 
 // ngramCounts counts trigrams over the n-gram symbols.
 type ngramCounts struct {
-	tri []float64
+	tri    []float64
+	labels []string
 }
 
 func (c *ngramCounts) add(label string) {
+	c.labels = append(c.labels, label)
 	if c.tri == nil {
 		c.tri = make([]float64, nTri)
 	}
@@ -605,6 +620,44 @@ func (c *ngramCounts) logProbs() []float32 {
 				p = math.Max(c.tri[ab*nSym+s]-disc, 0)/tot + disc*types/tot*p2[b*nSym+s]
 			}
 			out[ab*nSym+s] = float32(math.Log(p))
+		}
+	}
+	return out
+}
+
+// quadTable returns -log P(d | a b c) / quadQ, clipped to 255, with
+// interpolated absolute discounting over the trigram probabilities tri.
+func (c *ngramCounts) quadTable(tri []float32) []uint8 {
+	const disc = 0.75
+	cnt := make(map[uint32]float64)
+	for _, l := range c.labels {
+		z, a, b := uint32(symB), uint32(symB), uint32(symB)
+		for i := 0; i <= len(l); i++ {
+			s := uint32(symB)
+			if i < len(l) {
+				s = uint32(symOf[l[i]])
+			}
+			cnt[((z*nSym+a)*nSym+b)*nSym+s]++
+			z, a, b = a, b, s
+		}
+	}
+	ctxTot := make([]float64, nTri)
+	ctxTypes := make([]float64, nTri)
+	for k, v := range cnt {
+		ctxTot[k/nSym] += v
+		ctxTypes[k/nSym]++
+	}
+	out := make([]uint8, nQuad)
+	for ctx := 0; ctx < nTri; ctx++ {
+		bc := ctx % (nSym * nSym)
+		for d := 0; d < nSym; d++ {
+			p3 := math.Exp(float64(tri[bc*nSym+d]))
+			p := p3
+			if tot := ctxTot[ctx]; tot > 0 {
+				p = math.Max(cnt[uint32(ctx*nSym+d)]-disc, 0)/tot + disc*ctxTypes[ctx]/tot*p3
+			}
+			q := math.Round(-math.Log(p) / quadQ)
+			out[ctx*nSym+d] = uint8(math.Min(255, math.Max(0, q)))
 		}
 	}
 	return out

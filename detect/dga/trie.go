@@ -113,3 +113,63 @@ func (t *trie) contains(w string) bool {
 	}
 	return t.isWord(n)
 }
+
+// node returns the node of w, if w is a path in the trie.
+func (t *trie) node(w string) (uint32, bool) {
+	n := uint32(0)
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if c < 'a' || c > 'z' {
+			return 0, false
+		}
+		var ok bool
+		if n, ok = t.child(n, c-'a'); !ok {
+			return 0, false
+		}
+	}
+	return n, true
+}
+
+// segmentWords returns the words of the best cover of label (the same
+// objective as tables.segment, without the frequency tie-break); for training.
+func (t *trie) segmentWords(label string) []string {
+	n := len(label)
+	cov := make([]int, n+1)
+	cnt := make([]int, n+1)
+	from := make([]int, n+1) // start of the word ending here, or -1 for a skipped byte
+	for i := range from {
+		from[i] = -2
+	}
+	for i := 0; i < n; i++ {
+		upd := func(j, c, w, f int) {
+			if from[j] == -2 || c > cov[j] || (c == cov[j] && w < cnt[j]) {
+				cov[j], cnt[j], from[j] = c, w, f
+			}
+		}
+		upd(i+1, cov[i], cnt[i], -1)
+		node := uint32(0)
+		for j := i; j < n; j++ {
+			c := label[j] - 'a'
+			if c > 25 {
+				break
+			}
+			var ok bool
+			if node, ok = t.child(node, c); !ok {
+				break
+			}
+			if l := j + 1 - i; l >= minWord && t.isWord(node) {
+				upd(j+1, cov[i]+l, cnt[i]+1, i)
+			}
+		}
+	}
+	var out []string
+	for j := n; j > 0; {
+		if from[j] >= 0 {
+			out = append(out, label[from[j]:j])
+			j = from[j]
+		} else {
+			j--
+		}
+	}
+	return out
+}

@@ -65,41 +65,48 @@ type Observation struct {
 	CNAMEs        []string // chain followed, in order
 	TTLMin        uint32   // over the address records (original TTLs when authoritative)
 	TTLMax        uint32
-	ResolverTTL   int64    // minimum TTL the resolver returned; -1 unknown
-	NS            []string // the zone's NS names this round (lower case, no trailing dot)
-	Zone          string
-	Servers       []string // servers asked (host:port)
-	RTT           time.Duration
-	Transport     string // udp or tcp
-	ASNKnown      bool   // an IP-to-AS table was available
+	ResolverTTL   int64 // minimum TTL the resolver returned; -1 unknown
+	ResolverAddrs int   // addresses the resolver returned
+	// ResolverShared counts the resolver's addresses also in the
+	// authoritative answer (a cached answer shares few with a fresh one)
+	ResolverShared int
+	NS             []string // the zone's NS names this round (lower case, no trailing dot)
+	Zone           string
+	Servers        []string // servers asked (host:port)
+	RTT            time.Duration
+	Transport      string // udp or tcp
+	ASNKnown       bool   // an IP-to-AS table was available
 }
 
 // Features are the measurements a verdict is made from.
 type Features struct {
-	Rounds        int      `json:"rounds"`
-	Probes        int      `json:"probes"` // rounds with a usable reply
-	NXDomain      int      `json:"nxdomain_rounds"`
-	NA            int      `json:"n_a"`
-	NASN          int      `json:"n_asn"`
-	NPrefix24     int      `json:"n_prefix24"`
-	NPrefix16     int      `json:"n_prefix16"`
-	NNS           int      `json:"n_ns"`
-	NSChanges     int      `json:"ns_changes"`
-	ASNKnown      bool     `json:"asn_known"`
-	Authoritative bool     `json:"authoritative"`
-	TTLMin        int64    `json:"ttl_min"`
-	TTLMax        int64    `json:"ttl_max"`
-	TTLMean       float64  `json:"ttl_mean"`
-	TTLDistinct   int      `json:"ttl_distinct"`
-	MinAnswer     int      `json:"min_answer"`
-	MaxAnswer     int      `json:"max_answer"`
-	SetChanges    int      `json:"set_changes"` // rounds whose address set differs from the previous one
-	Turnover      float64  `json:"turnover"`    // mean share of new addresses per round after the first
-	Entropy16     float64  `json:"entropy16"`   // mean normalised entropy of /16 prefixes per answer
-	Holz          float64  `json:"holz_score"`
-	ASNs          []uint32 `json:"asns,omitempty"`
-	Addrs         []string `json:"-"`
-	NS            []string `json:"-"`
+	Rounds        int     `json:"rounds"`
+	Probes        int     `json:"probes"` // rounds with a usable reply
+	NXDomain      int     `json:"nxdomain_rounds"`
+	NA            int     `json:"n_a"`
+	NASN          int     `json:"n_asn"`
+	NPrefix24     int     `json:"n_prefix24"`
+	NPrefix16     int     `json:"n_prefix16"`
+	NNS           int     `json:"n_ns"`
+	NSChanges     int     `json:"ns_changes"`
+	ASNKnown      bool    `json:"asn_known"`
+	Authoritative bool    `json:"authoritative"`
+	TTLMin        int64   `json:"ttl_min"`
+	TTLMax        int64   `json:"ttl_max"`
+	TTLMean       float64 `json:"ttl_mean"`
+	TTLDistinct   int     `json:"ttl_distinct"`
+	MinAnswer     int     `json:"min_answer"`
+	MaxAnswer     int     `json:"max_answer"`
+	SetChanges    int     `json:"set_changes"` // rounds whose address set differs from the previous one
+	Turnover      float64 `json:"turnover"`    // mean share of new addresses per round after the first
+	Entropy16     float64 `json:"entropy16"`   // mean normalised entropy of /16 prefixes per answer
+	Holz          float64 `json:"holz_score"`
+	// ResolverDiffers counts authoritative rounds whose answer differed
+	// from the resolver's (cached) one.
+	ResolverDiffers int      `json:"resolver_differs"`
+	ASNs            []uint32 `json:"asns,omitempty"`
+	Addrs           []string `json:"-"`
+	NS              []string `json:"-"`
 }
 
 // Result is a verdict with its reasons.
@@ -148,6 +155,9 @@ func Extract(obs []Observation) Features {
 		f.Probes++
 		if o.Authoritative {
 			f.Authoritative = true
+			if o.ResolverAddrs != o.ResolverShared || o.ResolverAddrs != len(o.Answers) {
+				f.ResolverDiffers++
+			}
 		}
 		for _, n := range o.NS {
 			if len(nsAll) < maxSetForCalc {

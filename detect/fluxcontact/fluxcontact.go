@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/fluxhunt/fluxhunt/schema"
@@ -19,7 +18,7 @@ import (
 // Config bounds the tables.
 type Config struct {
 	MaxAddrs    int           // flux addresses remembered (default 200,000)
-	MaxPassive  int           // candidate domains whose passive answers are kept (default 50,000)
+	MaxPassive  int           // candidate domains whose passive answers are kept (default 20,000)
 	MaxContacts int           // open (host, domain) contacts (default 100,000)
 	MaxResolved int           // (host, address) -> domain resolutions kept (default 200,000)
 	AddrTTL     time.Duration // an address leaves the table this long after it was last seen for the domain (default 7 d)
@@ -30,7 +29,7 @@ func (c Config) withDefaults() Config {
 		c.MaxAddrs = 200_000
 	}
 	if c.MaxPassive <= 0 {
-		c.MaxPassive = 50_000
+		c.MaxPassive = 20_000
 	}
 	if c.MaxContacts <= 0 {
 		c.MaxContacts = 100_000
@@ -43,6 +42,12 @@ func (c Config) withDefaults() Config {
 	}
 	return c
 }
+
+// maxPassivePerDomain bounds the passive answers kept per candidate.
+const maxPassivePerDomain = 256
+
+// maxFresh bounds the fresh addresses waiting for a look-back.
+const maxFresh = 4096
 
 type addrRef struct {
 	Domain string
@@ -67,13 +72,16 @@ type Contact struct {
 	changed  bool
 }
 
+// snapshot is what survives a restart: flux addresses and domains, the
+// passive answers of candidates, the open contacts. The hosts' own
+// resolutions are a cache rebuilt from the next DNS rows (persisting them
+// would rewrite a table of every (host, address) pair at each window).
 type snapshot struct {
 	Addrs    map[string]addrRef          `json:"addrs"`
 	Domains  []string                    `json:"domains"`
 	Passive  map[string]map[string]int64 `json:"passive"`
 	Order    []string                    `json:"order"`
 	Contacts []*Contact                  `json:"contacts"`
-	Resolved []string                    `json:"resolved"` // "src|addr|domain", oldest first
 }
 
 // MarshalJSON snapshots the table for persistence.
@@ -100,9 +108,6 @@ func (t *Table) MarshalJSON() ([]byte, error) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		s.Contacts = append(s.Contacts, t.contacts[k])
-	}
-	for _, k := range t.resolvedQ {
-		s.Resolved = append(s.Resolved, k+"|"+t.resolved[k])
 	}
 	return json.Marshal(s)
 }
@@ -137,17 +142,7 @@ func (t *Table) UnmarshalJSON(b []byte) error {
 	for _, c := range s.Contacts {
 		t.contacts[c.Src+"|"+c.Domain] = c
 	}
-	for _, r := range s.Resolved {
-		i := strings.LastIndexByte(r, '|')
-		if i < 0 {
-			continue
-		}
-		k := r[:i]
-		if _, ok := t.resolved[k]; !ok {
-			t.resolvedQ = append(t.resolvedQ, k)
-		}
-		t.resolved[k] = r[i+1:]
-	}
+
 	return nil
 }
 
@@ -164,6 +159,7 @@ type Table struct {
 	// (one botnet serves many) is attributed to the one the host asked for.
 	resolved  map[string]string
 	resolvedQ []string
+	fresh     []netip.Addr
 }
 
 // New makes an empty table.
@@ -197,7 +193,11 @@ func (t *Table) NotePassive(src, domain string, answers []string, at time.Time) 
 		}
 	}
 	if t.IsFlux(domain) {
-		t.AddFlux(domain, parseAddrs(answers), at)
+		for _, a := range t.addAddrs(domain, parseAddrs(answers), at) {
+			if len(t.fresh) < maxFresh {
+				t.fresh = append(t.fresh, a)
+			}
+		}
 		return
 	}
 	m, ok := t.passive[domain]
@@ -212,7 +212,7 @@ func (t *Table) NotePassive(src, domain string, answers []string, at time.Time) 
 		t.passiveQ = append(t.passiveQ, domain)
 	}
 	for _, a := range parseAddrs(answers) {
-		if len(m) < 1024 {
+		if len(m) < maxPassivePerDomain {
 			m[a] = at.Unix()
 		}
 	}
@@ -239,15 +239,7 @@ func (t *Table) AddFlux(domain string, addrs []netip.Addr, at time.Time) []netip
 		}
 		delete(t.passive, domain)
 	}
-	for _, a := range addrs {
-		if !a.IsValid() || a.IsPrivate() || a.IsLoopback() || a.IsUnspecified() || a.IsLinkLocalUnicast() {
-			continue
-		}
-		if _, ok := t.addrs[a]; !ok && len(t.addrs) >= t.cfg.MaxAddrs {
-			t.evictAddrs(len(t.addrs) - t.cfg.MaxAddrs + 1)
-		}
-		t.addrs[a.Unmap()] = addrRef{Domain: domain, Seen: at.Unix()}
-	}
+	t.addAddrs(domain, addrs, at)
 	var out []netip.Addr
 	for a, r := range t.addrs {
 		if r.Domain == domain {
@@ -256,6 +248,36 @@ func (t *Table) AddFlux(domain string, addrs []netip.Addr, at time.Time) []netip
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Less(out[j]) })
 	return out
+}
+
+// addAddrs records addresses of a flux domain and returns those it did not
+// hold for that domain before.
+func (t *Table) addAddrs(domain string, addrs []netip.Addr, at time.Time) []netip.Addr {
+	var added []netip.Addr
+	for _, a := range addrs {
+		a = a.Unmap()
+		if !a.IsValid() || a.IsPrivate() || a.IsLoopback() || a.IsUnspecified() || a.IsLinkLocalUnicast() {
+			continue
+		}
+		old, ok := t.addrs[a]
+		if !ok && len(t.addrs) >= t.cfg.MaxAddrs {
+			t.evictAddrs(len(t.addrs) - t.cfg.MaxAddrs + 1)
+		}
+		if !ok || old.Domain != domain {
+			added = append(added, a)
+		}
+		t.addrs[a] = addrRef{Domain: domain, Seen: at.Unix()}
+	}
+	return added
+}
+
+// TakeFresh returns the addresses that passive answers added to known flux
+// domains since the last call: flows to them before they were known are
+// found by a look-back search.
+func (t *Table) TakeFresh() []netip.Addr {
+	f := t.fresh
+	t.fresh = nil
+	return f
 }
 
 func (t *Table) evictAddrs(n int) {

@@ -32,7 +32,7 @@ type Candidate struct {
 type History struct {
 	Domain  string                 `json:"domain"`
 	Updated time.Time              `json:"updated"`
-	Verdict string                 `json:"verdict,omitempty"`
+	Verdict string                 `json:"verdict,omitempty"` // final verdict of the last plan; "" while a plan is open
 	Rounds  []fastflux.Observation `json:"rounds"`
 }
 
@@ -110,9 +110,7 @@ func (s *Store) Append(domain string, o fastflux.Observation, verdict string, no
 		}
 		h.Domain = domain
 		h.Updated = now.UTC()
-		if verdict != "" {
-			h.Verdict = verdict
-		}
+		h.Verdict = verdict // "" while the domain's plan is open
 		h.Rounds = append(h.Rounds, o)
 		if len(h.Rounds) > s.opts.MaxRounds {
 			h.Rounds = slices.Clone(h.Rounds[len(h.Rounds)-s.opts.MaxRounds:])
@@ -125,6 +123,20 @@ func (s *Store) Append(domain string, o fastflux.Observation, verdict string, no
 	})
 	if err != nil {
 		return fmt.Errorf("obsstore: append %s: %w", domain, err)
+	}
+	return nil
+}
+
+// OpenPlan returns the rounds of the domain's current plan when it is still
+// open (no final verdict yet): the trailing rounds from the last round 1.
+func (h History) OpenPlan() []fastflux.Observation {
+	if h.Verdict != "" {
+		return nil
+	}
+	for i := len(h.Rounds) - 1; i >= 0; i-- {
+		if h.Rounds[i].Round == 1 {
+			return h.Rounds[i:]
+		}
 	}
 	return nil
 }
@@ -227,6 +239,36 @@ func (s *Store) SaveQueue(items []Candidate) error {
 	})
 	if err != nil {
 		return fmt.Errorf("obsstore: save queue: %w", err)
+	}
+	return nil
+}
+
+// UpdateQueue stores and removes queue entries in one transaction (the
+// prober's write-through of changes since its last flush).
+func (s *Store) UpdateQueue(put []Candidate, del []string) error {
+	if len(put) == 0 && len(del) == 0 {
+		return nil
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketQueue)
+		for _, n := range del {
+			if err := b.Delete([]byte(n)); err != nil {
+				return err
+			}
+		}
+		for _, c := range put {
+			v, err := json.Marshal(c)
+			if err != nil {
+				return err
+			}
+			if err := b.Put([]byte(c.Name), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("obsstore: update queue: %w", err)
 	}
 	return nil
 }

@@ -54,4 +54,29 @@ func TestStore(t *testing.T) {
 	if err != nil || len(got) != 2 || got[1].Name != "y.ru" || got[1].Priority != 9 {
 		t.Errorf("queue after reopen %+v %v", got, err)
 	}
+	if err := s.UpdateQueue([]Candidate{{Name: "z.top", Priority: 1}, {Name: "y.ru", Priority: 10}}, []string{"x.biz", "never-there.com"}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.LoadQueue()
+	if len(got) != 2 || got[0].Name != "y.ru" || got[0].Priority != 10 || got[1].Name != "z.top" {
+		t.Errorf("queue after update %+v", got)
+	}
+}
+
+func TestOpenPlan(t *testing.T) {
+	r := func(n int) fastflux.Observation { return fastflux.Observation{Round: n} }
+	cases := []struct {
+		h    History
+		want int
+	}{
+		{History{Rounds: []fastflux.Observation{r(1), r(2), r(3), r(1), r(2)}}, 2},
+		{History{Rounds: []fastflux.Observation{r(1), r(2)}, Verdict: "cdn"}, 0},
+		{History{Rounds: []fastflux.Observation{r(2), r(3)}}, 0}, // trimmed: the plan's start is gone
+		{History{}, 0},
+	}
+	for i, c := range cases {
+		if got := len(c.h.OpenPlan()); got != c.want {
+			t.Errorf("case %d: %d rounds, want %d", i, got, c.want)
+		}
+	}
 }

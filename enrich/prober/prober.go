@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,7 +59,9 @@ type ASNLookup interface {
 type Store interface {
 	Append(domain string, o fastflux.Observation, verdict string, now time.Time) error
 	SaveQueue([]obsstore.Candidate) error
+	UpdateQueue(put []obsstore.Candidate, del []string) error
 	LoadQueue() ([]obsstore.Candidate, error)
+	History(domain string) (obsstore.History, bool, error)
 }
 
 // Result is reported after every round of a domain.
@@ -81,6 +84,9 @@ type Options struct {
 	Instance string
 	// ASN maps answers to ASNs; nil or empty: /16 diversity stands in.
 	ASN ASNLookup
+	// Cymru looks up addresses ASN does not know with Team Cymru's DNS
+	// service through the first resolver (config asn.cymru).
+	Cymru bool
 	// Store is optional.
 	Store Store
 	// OnResult receives every round's result, from worker goroutines
@@ -92,6 +98,9 @@ type Options struct {
 	// Cooldown: a domain whose plan ended is not probed again for this
 	// long (default 1 h).
 	Cooldown time.Duration
+	// PruneInterval: how often the store's Prune (retention and size bound)
+	// runs when the store has one (default 10 min).
+	PruneInterval time.Duration
 	// Sockets is the number of UDP sockets (default 4).
 	Sockets    int
 	Logger     *slog.Logger
@@ -108,6 +117,7 @@ type Prober struct {
 	resolvers []netip.AddrPort
 	asn       ASNLookup
 	asnKnown  bool
+	cymru     *cymru
 	limits    *limits
 	t         *Transport
 	refusedNS atomic.Uint64
@@ -119,6 +129,8 @@ type Prober struct {
 	active    map[string]*tracked
 	due       dueHeap
 	recent    map[string]time.Time
+	dirty     map[string]*Candidate // queue changes not yet in the store (nil: delete)
+	flushMu   sync.Mutex
 	maxActive int
 	wake      chan struct{}
 	work      chan *tracked
@@ -153,7 +165,7 @@ func New(opts Options) (*Prober, error) {
 	if len(opts.DNS.Resolvers) == 0 {
 		return nil, fmt.Errorf("prober: new: dns.resolvers is empty")
 	}
-	p := &Prober{opts: opts, queued: map[string]*qItem{}, active: map[string]*tracked{}, recent: map[string]time.Time{}, wake: make(chan struct{}, 1)}
+	p := &Prober{opts: opts, queued: map[string]*qItem{}, active: map[string]*tracked{}, recent: map[string]time.Time{}, dirty: map[string]*Candidate{}, wake: make(chan struct{}, 1)}
 	for i, r := range opts.DNS.Resolvers {
 		hp, err := config.HostPort(r, 53)
 		if err != nil {
@@ -193,6 +205,9 @@ func New(opts Options) (*Prober, error) {
 	if p.opts.Cooldown <= 0 {
 		p.opts.Cooldown = time.Hour
 	}
+	if p.opts.PruneInterval <= 0 {
+		p.opts.PruneInterval = 10 * time.Minute
+	}
 	if p.opts.Sockets <= 0 {
 		p.opts.Sockets = 4
 	}
@@ -209,7 +224,10 @@ func New(opts Options) (*Prober, error) {
 	if p.asn == nil {
 		p.asn = noASN{}
 	}
-	p.asnKnown = p.asn.Len() > 0
+	p.asnKnown = p.asn.Len() > 0 || opts.Cymru
+	if opts.Cymru {
+		p.cymru = newCymru()
+	}
 	p.limits = newLimits(float64(pr.RateTotal), float64(pr.RatePerServer))
 	p.m = newMetrics(p)
 	if opts.Registerer != nil {
@@ -251,6 +269,92 @@ func (p *Prober) Start(ctx context.Context) error {
 		p.wg.Add(1)
 		go p.worker(ctx)
 	}
+	if p.opts.Store != nil {
+		p.wg.Add(1)
+		go p.flusher(ctx)
+	}
+	return nil
+}
+
+// flushEvery bounds what a crash (SIGKILL) can lose of the queue when the
+// caller does not Flush itself.
+const flushEvery = 500 * time.Millisecond
+
+// pruner is a store that bounds itself (obsstore.Store).
+type pruner interface {
+	Prune(now time.Time) (int, error)
+}
+
+func (p *Prober) flusher(ctx context.Context) {
+	defer p.wg.Done()
+	tick := time.NewTicker(flushEvery)
+	defer tick.Stop()
+	prune := time.NewTicker(p.opts.PruneInterval)
+	defer prune.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if err := p.Flush(); err != nil {
+				p.log.Warn("prober: queue not persisted", "err", err)
+			}
+		case <-prune.C:
+			if pr, ok := p.opts.Store.(pruner); ok {
+				if n, err := pr.Prune(p.now()); err != nil {
+					p.log.Warn("prober: pruning probe history", "err", err)
+				} else if n > 0 {
+					p.log.Debug("prober: pruned probe history", "domains", n)
+				}
+			}
+		}
+	}
+}
+
+// Flush writes the queue changes since the last flush (submitted and
+// finished domains) to the store. The pipeline calls it before it commits
+// a poll checkpoint, so that a crash loses no accepted candidate; it also
+// runs every 500 ms after Start. No-op without a store.
+func (p *Prober) Flush() error {
+	if p.opts.Store == nil {
+		return nil
+	}
+	p.flushMu.Lock() // one flush at a time, in order
+	defer p.flushMu.Unlock()
+	p.mu.Lock()
+	if len(p.dirty) == 0 {
+		p.mu.Unlock()
+		return nil
+	}
+	var put []Candidate
+	var del []string
+	for n, c := range p.dirty {
+		if c == nil {
+			del = append(del, n)
+		} else {
+			put = append(put, *c)
+		}
+	}
+	dirty := p.dirty
+	p.dirty = map[string]*Candidate{}
+	p.mu.Unlock()
+	if err := p.opts.Store.UpdateQueue(put, del); err != nil {
+		p.mu.Lock()
+		for n, c := range dirty { // keep for the next try unless superseded
+			if _, newer := p.dirty[n]; !newer {
+				p.dirty[n] = c
+			}
+		}
+		if len(p.dirty) > 4*p.opts.Probe.QueueSize { // store broken for long: stay bounded
+			for n, c := range p.dirty {
+				if c == nil { // a stale entry costs one extra probe after a restart
+					delete(p.dirty, n)
+				}
+			}
+		}
+		p.mu.Unlock()
+		return fmt.Errorf("prober: flush: %w", err)
+	}
 	return nil
 }
 
@@ -281,7 +385,10 @@ func (p *Prober) Shutdown(ctx context.Context) error {
 		p.t.Close()
 	}
 	if p.opts.Store != nil {
+		p.flushMu.Lock()
+		defer p.flushMu.Unlock()
 		p.mu.Lock()
+		p.dirty = map[string]*Candidate{} // the full save below supersedes them
 		items := make([]Candidate, 0, len(p.queued)+len(p.active))
 		for _, q := range p.queued {
 			items = append(items, q.c)
@@ -305,6 +412,10 @@ func (p *Prober) Submit(c Candidate) error {
 	if err != nil || len(n) == 0 {
 		p.m.submitted.WithLabelValues("invalid").Inc()
 		return fmt.Errorf("prober: submit: %w: %v", ErrInvalid, err)
+	}
+	if _, err := netip.ParseAddr(n); err == nil || !strings.Contains(n, ".") {
+		p.m.submitted.WithLabelValues("invalid").Inc()
+		return fmt.Errorf("prober: submit %s: %w: an IP address or a single label", n, ErrInvalid)
 	}
 	if why := nameRefused(n, p.opts.DNS.InternalSuffixes); why != "" {
 		p.m.submitted.WithLabelValues("refused").Inc()
@@ -341,6 +452,8 @@ func (p *Prober) enqueueLocked(c Candidate) error {
 			q.c.Priority = c.Priority
 			q.c.Reason = c.Reason
 			heap.Fix(&p.queue, q.index)
+			qc := q.c
+			p.dirty[c.Name] = &qc
 		}
 		return nil
 	}
@@ -353,6 +466,7 @@ func (p *Prober) enqueueLocked(c Candidate) error {
 	q := &qItem{c: c}
 	heap.Push(&p.queue, q)
 	p.queued[c.Name] = q
+	p.dirty[c.Name] = &c
 	return nil
 }
 
@@ -441,7 +555,32 @@ func (p *Prober) worker(ctx context.Context) {
 	}
 }
 
+// resumeWindow: a plan interrupted by a restart continues when its last
+// round is at most this old; otherwise it starts again.
+const resumeWindow = time.Hour
+
+// resume loads the open plan of a domain from the store (a restart
+// continues, keeping first_seen and so the detection ID).
+func (p *Prober) resume(t *tracked) {
+	if p.opts.Store == nil {
+		return
+	}
+	h, ok, err := p.opts.Store.History(t.name.ASCII)
+	if err != nil || !ok {
+		return
+	}
+	plan := h.OpenPlan()
+	if len(plan) == 0 || len(plan) >= p.opts.Probe.MaxProbes || p.now().Sub(h.Updated) > resumeWindow {
+		return
+	}
+	t.obs = append(t.obs[:0], plan...)
+	t.first = plan[0].Time
+}
+
 func (p *Prober) runRound(ctx context.Context, t *tracked) {
+	if len(t.obs) == 0 {
+		p.resume(t)
+	}
 	round := len(t.obs) + 1
 	o := p.probeRound(ctx, t.name.ASCII, round)
 	if ctx.Err() != nil {
@@ -479,6 +618,7 @@ func (p *Prober) runRound(ctx context.Context, t *tracked) {
 	p.mu.Lock()
 	if final {
 		delete(p.active, t.name.ASCII)
+		p.dirty[t.name.ASCII] = nil
 		p.rememberLocked(t.name.ASCII, o.Time)
 	} else {
 		t.nextAt = p.now().Add(p.interval(o))

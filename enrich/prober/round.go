@@ -266,12 +266,13 @@ func (p *Prober) probeRound(ctx context.Context, name string, round int) fastflu
 	if len(addrs) > 0 {
 		o.ResolverTTL = int64(lo)
 	}
-	o.Answers, o.TTLMin, o.TTLMax, o.CNAMEs = p.withASN(addrs), lo, hi, chain
+	o.TTLMin, o.TTLMax, o.CNAMEs = lo, hi, chain
 	if o.RCode != dns.RcodeSuccess && o.RCode != dns.RcodeNameError {
 		o.RCode = fastflux.RCodeNoReply // ServFail, Refused: nothing usable
 		return o
 	}
 	if !p.opts.DNS.Authoritative {
+		o.Answers = p.withASN(ctx, res, addrs)
 		if zi, ok := p.findZone(ctx, res, final); ok {
 			o.NS, o.Zone = zi.ns, zi.zone
 		}
@@ -283,20 +284,31 @@ func (p *Prober) probeRound(ctx context.Context, name string, round int) fastflu
 	if a.answered {
 		o.Authoritative = true
 		o.RCode = a.rcode
-		o.Answers, o.TTLMin, o.TTLMax = p.withASN(a.addrs), a.ttlMin, a.ttlMax
+		o.ResolverAddrs = len(addrs)
+		for _, x := range addrs {
+			if slices.Contains(a.addrs, x) {
+				o.ResolverShared++
+			}
+		}
+		o.Answers, o.TTLMin, o.TTLMax = p.withASN(ctx, res, a.addrs), a.ttlMin, a.ttlMax
 		o.CNAMEs = append(chain, a.chain...)
 		o.RTT += a.rtt
 		if a.transport == "tcp" {
 			o.Transport = "tcp"
 		}
+	} else {
+		o.Answers = p.withASN(ctx, res, addrs)
 	}
 	return o
 }
 
-func (p *Prober) withASN(addrs []netip.Addr) []fastflux.Answer {
+func (p *Prober) withASN(ctx context.Context, res netip.AddrPort, addrs []netip.Addr) []fastflux.Answer {
 	out := make([]fastflux.Answer, 0, len(addrs))
 	for _, a := range addrs {
-		n, _ := p.asn.Lookup(a)
+		n, ok := p.asn.Lookup(a)
+		if !ok && p.cymru != nil {
+			n = p.cymru.lookup(ctx, p, res, a)
+		}
 		out = append(out, fastflux.Answer{Addr: a, ASN: n})
 	}
 	return out

@@ -8,12 +8,16 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/miekg/dns"
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
 )
 
 // EDNSSize is the UDP payload size advertised (the DNS flag day 2020 value).
@@ -54,7 +58,8 @@ type Reply struct {
 // nothing are dropped and counted. Truncated or oversized replies are
 // retried over TCP.
 type Transport struct {
-	conns   []*udpConn
+	conns   []*udpConn // IPv4
+	conns6  []*udpConn // IPv6 (none when the host has no IPv6)
 	next    atomic.Uint32
 	timeout time.Duration
 	retries int
@@ -66,6 +71,7 @@ type Transport struct {
 type udpConn struct {
 	t       *Transport
 	c       *net.UDPConn
+	batch   batchReader
 	mu      sync.Mutex
 	pending map[uint16]*call
 }
@@ -82,26 +88,38 @@ type udpResult struct {
 	fallback bool // truncated or oversized: ask over TCP
 }
 
-// NewTransport opens sockets UDP sockets (unconnected, ephemeral ports on
-// the wildcard address so they reach any server).
+// batchReader reads several datagrams per system call (recvmmsg).
+type batchReader interface {
+	ReadBatch(ms []ipv4.Message, flags int) (int, error)
+}
+
+// NewTransport opens sockets UDP sockets per address family (unconnected,
+// ephemeral ports, so they reach any server).
 func NewTransport(sockets int, timeout time.Duration, retries int) (*Transport, error) {
 	if sockets < 1 {
 		sockets = 1
 	}
 	t := &Transport{timeout: timeout, retries: retries, C: &Counters{}}
 	for i := 0; i < sockets; i++ {
-		c, err := net.ListenUDP("udp", nil)
+		c, err := net.ListenUDP("udp4", nil)
 		if err != nil {
 			t.Close()
 			return nil, fmt.Errorf("prober: transport: %w", err)
 		}
-		_ = c.SetReadBuffer(4 << 20)
-		u := &udpConn{t: t, c: c, pending: map[uint16]*call{}}
-		t.conns = append(t.conns, u)
-		t.wg.Add(1)
-		go u.readLoop()
+		t.conns = append(t.conns, t.start(c, ipv4.NewPacketConn(c)))
+		if c6, err := net.ListenUDP("udp6", nil); err == nil {
+			t.conns6 = append(t.conns6, t.start(c6, ipv6.NewPacketConn(c6)))
+		}
 	}
 	return t, nil
+}
+
+func (t *Transport) start(c *net.UDPConn, b batchReader) *udpConn {
+	_ = c.SetReadBuffer(4 << 20)
+	u := &udpConn{t: t, c: c, batch: b, pending: map[uint16]*call{}}
+	t.wg.Add(1)
+	go u.readLoop()
+	return u
 }
 
 // Close closes the sockets and waits for the readers.
@@ -109,30 +127,54 @@ func (t *Transport) Close() error {
 	if t.closed.Swap(true) {
 		return nil
 	}
-	for _, u := range t.conns {
+	for _, u := range append(slices.Clip(t.conns), t.conns6...) {
 		u.c.Close()
 	}
 	t.wg.Wait()
 	return nil
 }
 
+// readBatch is the number of datagrams read per system call, readBuf the
+// size of each buffer: a reply cut by the kernel is over EDNSSize anyway
+// and is retried over TCP.
+const (
+	readBatch = 16
+	readBuf   = 4096
+)
+
 func (u *udpConn) readLoop() {
 	defer u.t.wg.Done()
-	buf := make([]byte, 65535)
+	ms := make([]ipv4.Message, readBatch)
+	for i := range ms {
+		ms[i].Buffers = [][]byte{make([]byte, readBuf)}
+	}
 	for {
-		n, from, err := u.c.ReadFromUDPAddrPort(buf)
+		n, err := u.batch.ReadBatch(ms, 0)
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
+			if errors.Is(err, net.ErrClosed) || u.t.closed.Load() {
 				return
 			}
 			continue
 		}
-		u.handle(buf[:n], from)
+		for _, m := range ms[:n] {
+			ua, ok := m.Addr.(*net.UDPAddr)
+			if !ok {
+				continue
+			}
+			from := ua.AddrPort()
+			size := m.N
+			if m.Flags&syscall.MSG_TRUNC != 0 {
+				size = readBuf + 1
+			}
+			u.handle(m.Buffers[0][:m.N], size, from)
+		}
 	}
 }
 
 // handle validates one datagram and hands it to its call.
-func (u *udpConn) handle(b []byte, from netip.AddrPort) {
+// size is the datagram's size on the wire (more than len(b) when the
+// kernel cut it).
+func (u *udpConn) handle(b []byte, size int, from netip.AddrPort) {
 	c := u.t.C
 	if len(b) < 12 {
 		c.Malformed.Add(1)
@@ -151,6 +193,12 @@ func (u *udpConn) handle(b []byte, from netip.AddrPort) {
 		c.WrongSource.Add(1)
 		return
 	}
+	if size > EDNSSize {
+		// over what we advertised: do not trust it; ask over TCP
+		c.Oversized.Add(1)
+		u.deliver(id, cl, udpResult{fallback: true})
+		return
+	}
 	m := new(dns.Msg)
 	if err := m.Unpack(b); err != nil {
 		// A truncated reply may not parse in full; its header still says TC.
@@ -167,11 +215,7 @@ func (u *udpConn) handle(b []byte, from netip.AddrPort) {
 		return
 	}
 	res := udpResult{msg: m}
-	switch {
-	case len(b) > EDNSSize:
-		c.Oversized.Add(1)
-		res.fallback = true
-	case m.Truncated:
+	if m.Truncated {
 		c.Truncated.Add(1)
 		res.fallback = true
 	}
@@ -256,7 +300,14 @@ func (t *Transport) Exchange(ctx context.Context, server netip.AddrPort, name st
 }
 
 func (t *Transport) udpOnce(ctx context.Context, server netip.AddrPort, q *dns.Msg) (udpResult, error) {
-	u := t.conns[int(t.next.Add(1))%len(t.conns)]
+	conns := t.conns
+	if !server.Addr().Is4() {
+		conns = t.conns6
+		if len(conns) == 0 {
+			return udpResult{}, errors.New("no IPv6 socket")
+		}
+	}
+	u := conns[int(t.next.Add(1))%len(conns)]
 	cl := &call{server: server, qname: q.Question[0].Name, qtype: q.Question[0].Qtype, ch: make(chan udpResult, 1)}
 	id, ok := u.register(cl)
 	if !ok {

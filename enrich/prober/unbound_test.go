@@ -122,6 +122,11 @@ func TestLabThroughUnbound(t *testing.T) {
 			t.Errorf("%s: resolver TTL %d, zone %d", d.Name, o.ResolverTTL, d.TTL)
 		}
 	}
+	for _, d := range w.Domains() {
+		if d.Kind == dnslab.KindFastFlux && col.final[d.Name].Verdict.Features.ResolverDiffers == 0 {
+			t.Errorf("%s: the resolver's cached answers never differed from the authoritative ones", d.Name)
+		}
+	}
 	if c := p.Counters(); c.Malformed.Load()+c.StrayID.Load()+c.WrongSource.Load() != 0 {
 		t.Errorf("dropped replies through unbound: malformed %d stray %d source %d", c.Malformed.Load(), c.StrayID.Load(), c.WrongSource.Load())
 	}

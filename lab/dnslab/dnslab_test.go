@@ -2,6 +2,7 @@ package dnslab
 
 import (
 	"context"
+	"net/netip"
 	"reflect"
 	"slices"
 	"testing"
@@ -130,8 +131,10 @@ func TestServer(t *testing.T) {
 			t.Errorf("%s: %d NS", d.Name, len(ns.Answer))
 		}
 		host := ns.Answer[0].(*dns.NS).Ns
-		if a := ask(t, s, "udp", host, dns.TypeA); len(a.Answer) != 1 || a.Answer[0].(*dns.A).A.String() != "127.0.0.1" {
-			t.Errorf("%s: NS host %s answers %v", d.Name, host, a.Answer)
+		a := ask(t, s, "udp", host, dns.TypeA)
+		if len(a.Answer) != 1 || !slices.Contains(s.NSAddrs(), netip.MustParseAddr(a.Answer[0].(*dns.A).A.String())) ||
+			d.Kind != KindDoubleFlux && a.Answer[0].(*dns.A).A.String() != s.Addr().Addr().String() {
+			t.Errorf("%s: NS host %s answers %v (serving %v)", d.Name, host, a.Answer, s.NSAddrs())
 		}
 		www := ask(t, s, "udp", "www."+d.Name, dns.TypeA)
 		if len(www.Answer) != d.PerAnswer+1 || www.Answer[0].Header().Rrtype != dns.TypeCNAME {
@@ -167,6 +170,25 @@ func TestDoubleFluxNS(t *testing.T) {
 		if len(seen) < 4 {
 			t.Errorf("%s: only %d NS names over 10 queries", d.Name, len(seen))
 		}
+		// their addresses rotate over every serving loopback address, each
+		// of which answers
+		addrs := map[string]bool{}
+		for i := 0; i < 20; i++ {
+			for _, rr := range ask(t, s, "udp", "ns1."+d.Name, dns.TypeA).Answer {
+				addrs[rr.(*dns.A).A.String()] = true
+			}
+		}
+		if n := len(s.NSAddrs()); len(addrs) != n {
+			t.Errorf("%s: NS addresses %v, want all %d serving", d.Name, addrs, n)
+		}
+		for a := range addrs {
+			c := &dns.Client{Timeout: 2 * time.Second}
+			m := new(dns.Msg)
+			m.SetQuestion(dns.Fqdn(d.Name), dns.TypeA)
+			if r, _, err := c.Exchange(m, netip.AddrPortFrom(netip.MustParseAddr(a), s.Addr().Port()).String()); err != nil || len(r.Answer) == 0 {
+				t.Errorf("%s at %s: %v", d.Name, a, err)
+			}
+		}
 	}
 }
 
@@ -181,4 +203,31 @@ func TestListenNotLoopback(t *testing.T) {
 	if err := New(NewWorld(1), Options{}).Shutdown(context.Background()); err != nil {
 		t.Errorf("shutdown without start: %v", err)
 	}
+}
+
+// FuzzAnswer feeds arbitrary datagrams to the lab's query handling: no
+// panic, and every reply packs.
+func FuzzAnswer(f *testing.F) {
+	w := NewWorld(1)
+	s := New(w, Options{})
+	q := new(dns.Msg)
+	q.SetQuestion(dns.Fqdn(w.Domains()[0].Name), dns.TypeA)
+	q.SetEdns0(1232, false)
+	b, _ := q.Pack()
+	f.Add(b)
+	for _, n := range []string{"www." + w.Domains()[1].Name, "ns1." + w.Domains()[2].Name, "x.y." + w.Domains()[3].Name} {
+		q.SetQuestion(dns.Fqdn(n), dns.TypeA)
+		b, _ = q.Pack()
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		req := new(dns.Msg)
+		if req.Unpack(data) != nil {
+			return
+		}
+		m := s.reply(req, true)
+		if _, err := m.Pack(); err != nil {
+			t.Fatalf("reply does not pack: %v", err)
+		}
+	})
 }

@@ -7,11 +7,14 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/miekg/dns"
+	"golang.org/x/net/ipv4"
 )
 
 // Options configure a lab server.
@@ -21,6 +24,11 @@ type Options struct {
 	Listen string
 	// Logger receives start/stop lines; nil discards.
 	Logger *slog.Logger
+	// NSAddrs is how many loopback addresses serve (Listen's and the next
+	// ones, e.g. 127.0.0.2..4, on the same port): double-flux NS names
+	// resolve to a rotating one of them. Default 4; addresses that cannot
+	// be bound are skipped (the lab then has fewer). 1: Listen only.
+	NSAddrs int
 }
 
 // Server is the authoritative lab server.
@@ -30,8 +38,11 @@ type Server struct {
 	log   *slog.Logger
 
 	mu      sync.Mutex
-	udp     *dns.Server
+	pc      *net.UDPConn
 	tcp     *dns.Server
+	extra   []*net.UDPConn // further loopback addresses, same port
+	extraT  []*dns.Server
+	nsAddrs []netip.Addr // every serving address, Listen's first
 	addr    netip.AddrPort
 	done    chan struct{}
 	queries atomic.Uint64 // drives rotation: every query gets a fresh pick
@@ -42,6 +53,9 @@ type Server struct {
 func New(world *World, opts Options) *Server {
 	if opts.Listen == "" {
 		opts.Listen = "127.0.0.1:0"
+	}
+	if opts.NSAddrs <= 0 {
+		opts.NSAddrs = 4
 	}
 	log := opts.Logger
 	if log == nil {
@@ -55,7 +69,7 @@ func New(world *World, opts Options) *Server {
 func (s *Server) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.udp != nil {
+	if s.pc != nil {
 		return errors.New("dnslab: start: already started")
 	}
 	ap, err := netip.ParseAddrPort(s.opts.Listen)
@@ -83,19 +97,48 @@ func (s *Server) Start(ctx context.Context) error {
 			return fmt.Errorf("dnslab: start: tcp: %w", err)
 		}
 	}
-	h := dns.HandlerFunc(s.serveDNS)
-	s.udp = &dns.Server{PacketConn: pc, Handler: h, UDPSize: 65535}
-	s.tcp = &dns.Server{Listener: ln, Handler: h}
+	udp := pc.(*net.UDPConn)
+	tcp := &dns.Server{Listener: ln, Handler: dns.HandlerFunc(s.serveDNS)}
+	s.pc, s.tcp = udp, tcp
+	s.nsAddrs = []netip.Addr{s.addr.Addr()}
+	s.extra, s.extraT = nil, nil
+	base := s.addr.Addr().As4()
+	for i := 1; i < s.opts.NSAddrs && int(base[3])+i < 255; i++ {
+		b := base
+		b[3] += byte(i)
+		a := netip.AddrPortFrom(netip.AddrFrom4(b), s.addr.Port())
+		xpc, err := net.ListenPacket("udp4", a.String())
+		if err != nil {
+			s.log.Debug("dnslab: extra NS address unavailable", "addr", a.String(), "err", err)
+			break
+		}
+		xln, err := net.Listen("tcp4", a.String())
+		if err != nil {
+			xpc.Close()
+			break
+		}
+		s.extra = append(s.extra, xpc.(*net.UDPConn))
+		s.extraT = append(s.extraT, &dns.Server{Listener: xln, Handler: dns.HandlerFunc(s.serveDNS)})
+		s.nsAddrs = append(s.nsAddrs, a.Addr())
+	}
 	s.done = make(chan struct{})
 	var wg sync.WaitGroup
-	for _, srv := range []*dns.Server{s.udp, s.tcp} {
+	for _, t := range append([]*dns.Server{tcp}, s.extraT...) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := srv.ActivateAndServe(); err != nil {
-				s.log.Debug("dnslab: serve ended", "err", err)
+			if err := t.ActivateAndServe(); err != nil {
+				s.log.Debug("dnslab: tcp serve ended", "err", err)
 			}
 		}()
+	}
+	for i := 0; i < max(2, runtime.GOMAXPROCS(0)); i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.serveUDP(udp) }()
+	}
+	for _, x := range s.extra {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.serveUDP(x) }()
 	}
 	go func() { wg.Wait(); close(s.done) }()
 	go func() {
@@ -116,21 +159,49 @@ func (s *Server) Addr() netip.AddrPort {
 	return s.addr
 }
 
+// NSAddrs lists every address serving, Listen's first (after Start).
+func (s *Server) NSAddrs() []netip.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.nsAddrs)
+}
+
+// nsAddr is the address an NS host of d resolves to: the main one, or for
+// double flux a rotating one of all.
+func (s *Server) nsAddr(d *Domain, pick uint64) netip.Addr {
+	s.mu.Lock()
+	addrs := s.nsAddrs
+	s.mu.Unlock()
+	if len(addrs) == 0 { // not started (tests of answer alone)
+		return netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	}
+	if d.Kind == KindDoubleFlux {
+		return addrs[int(pick%uint64(len(addrs)))]
+	}
+	return addrs[0]
+}
+
 // Served counts the queries answered.
 func (s *Server) Served() uint64 { return s.served.Load() }
 
 // Shutdown stops both listeners; safe without Start and more than once.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
-	udp, tcp, done := s.udp, s.tcp, s.done
-	s.udp, s.tcp = nil, nil
+	pc, tcp, done := s.pc, s.tcp, s.done
+	extra, extraT := s.extra, s.extraT
+	s.pc, s.tcp, s.extra, s.extraT = nil, nil, nil, nil
 	s.mu.Unlock()
-	if udp == nil {
+	if pc == nil {
 		return nil
 	}
 	var errs []error
-	for _, srv := range []*dns.Server{udp, tcp} {
-		if err := srv.ShutdownContext(ctx); err != nil {
+	for _, t := range append([]*dns.Server{tcp}, extraT...) {
+		if err := t.ShutdownContext(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, c := range append([]*net.UDPConn{pc}, extra...) {
+		if err := c.Close(); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -145,21 +216,71 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return nil
 }
 
+// serveDNS answers over TCP.
 func (s *Server) serveDNS(w dns.ResponseWriter, req *dns.Msg) {
+	s.served.Add(1)
+	_ = w.WriteMsg(s.reply(req, false))
+}
+
+// reply is the full answer to req: EDNS echoed, truncated to the client's
+// UDP size over UDP.
+func (s *Server) reply(req *dns.Msg, udp bool) *dns.Msg {
 	m := s.answer(req)
-	if m == nil {
-		return
-	}
 	size := dns.MinMsgSize
 	if opt := req.IsEdns0(); opt != nil {
 		size = max(int(opt.UDPSize()), dns.MinMsgSize)
 		m.SetEdns0(uint16(min(size, 1232)), false)
 	}
-	if _, udp := w.RemoteAddr().(*net.UDPAddr); udp {
+	if udp {
 		m.Truncate(size)
 	}
-	s.served.Add(1)
-	_ = w.WriteMsg(m)
+	return m
+}
+
+// serveUDP reads and answers datagrams in batches (recvmmsg/sendmmsg):
+// the lab must not be the bottleneck of the prober's benchmark.
+func (s *Server) serveUDP(pc *net.UDPConn) {
+	const batch = 32
+	p := ipv4.NewPacketConn(pc)
+	in := make([]ipv4.Message, batch)
+	out := make([]ipv4.Message, batch)
+	bufs := make([][]byte, batch)
+	for i := range in {
+		in[i].Buffers = [][]byte{make([]byte, 4096)}
+		bufs[i] = make([]byte, 0, 4096)
+	}
+	req := new(dns.Msg)
+	for {
+		n, err := p.ReadBatch(in, 0)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		k := 0
+		for _, msg := range in[:n] {
+			*req = dns.Msg{}
+			if req.Unpack(msg.Buffers[0][:msg.N]) != nil || req.Response {
+				continue // not a query: no answer, as servers do
+			}
+			b, err := s.reply(req, true).PackBuffer(bufs[k][:cap(bufs[k])])
+			if err != nil {
+				continue
+			}
+			out[k].Buffers = [][]byte{b}
+			out[k].Addr = msg.Addr
+			k++
+		}
+		s.served.Add(uint64(k))
+		for sent := 0; sent < k; {
+			m, err := p.WriteBatch(out[sent:k], 0)
+			if err != nil {
+				break
+			}
+			sent += m
+		}
+	}
 }
 
 // answer builds the reply to req (nil: drop).
@@ -177,6 +298,9 @@ func (s *Server) answer(req *dns.Msg) *dns.Msg {
 		return m
 	}
 	name := strings.ToLower(strings.TrimSuffix(q.Name, "."))
+	if rest, ok := strings.CutSuffix(name, ".origin.asn.cymru.com"); ok {
+		return s.cymru(m, q, rest)
+	}
 	i, ok := s.world.zoneOf(name)
 	if !ok {
 		m.Rcode = dns.RcodeNameError
@@ -209,7 +333,8 @@ func (s *Server) answer(req *dns.Msg) *dns.Msg {
 		}
 	case isNSHost(d, name):
 		if q.Qtype == dns.TypeA {
-			a := s.Addr().Addr().As4()
+			ad := s.nsAddr(d, pick)
+			a := ad.As4()
 			m.Answer = []dns.RR{&dns.A{Hdr: hdr(q.Name, dns.TypeA, d.NSTTL), A: net.IP(a[:])}}
 		} else {
 			m.Ns = []dns.RR{soa(d, zone)}
@@ -217,6 +342,32 @@ func (s *Server) answer(req *dns.Msg) *dns.Msg {
 	default:
 		m.Rcode = dns.RcodeNameError
 		m.Ns = []dns.RR{soa(d, zone)}
+	}
+	return m
+}
+
+// cymru plays Team Cymru's origin.asn.cymru.com zone from the embedded
+// ASN table: "ASN | prefix | CC | registry | date" for reversed IPv4 names.
+func (s *Server) cymru(m *dns.Msg, q dns.Question, rev string) *dns.Msg {
+	m.Authoritative = true
+	parts := strings.Split(rev, ".")
+	if len(parts) != 4 {
+		m.Rcode = dns.RcodeNameError
+		return m
+	}
+	a, err := netip.ParseAddr(parts[3] + "." + parts[2] + "." + parts[1] + "." + parts[0])
+	if err != nil {
+		m.Rcode = dns.RcodeNameError
+		return m
+	}
+	n, ok := s.world.table.Lookup(a)
+	if !ok {
+		m.Rcode = dns.RcodeNameError
+		return m
+	}
+	if q.Qtype == dns.TypeTXT {
+		p, _ := a.Prefix(24)
+		m.Answer = []dns.RR{&dns.TXT{Hdr: hdr(q.Name, dns.TypeTXT, 14400), Txt: []string{fmt.Sprintf("%d | %s | ZZ | lab | 2026-01-01", n, p)}}}
 	}
 	return m
 }

@@ -56,8 +56,14 @@ type HECCodeInfo struct {
 	Status int
 }
 
-// HECCodes lists every HEC code the emulator answers with.
-var HECCodes = map[int]HECCodeInfo{
+// HECCode returns Splunk's text and HTTP status for an HEC code.
+func HECCode(code int) (HECCodeInfo, bool) {
+	info, ok := hecCodes[code]
+	return info, ok
+}
+
+// hecCodes lists every HEC code the emulator answers with (read-only).
+var hecCodes = map[int]HECCodeInfo{
 	HECSuccess:            {"Success", 200},
 	HECTokenDisabled:      {"Token disabled", 403},
 	HECTokenRequired:      {"Token is required", 401},
@@ -134,7 +140,7 @@ func (a *hecAPI) handler() http.Handler {
 
 // hecReply writes Splunk's JSON answer for code, with extra members.
 func hecReply(w http.ResponseWriter, code int, extra map[string]any) {
-	info, ok := HECCodes[code]
+	info, ok := hecCodes[code]
 	if !ok {
 		info = HECCodeInfo{"Unknown error", 500}
 	}
@@ -240,6 +246,11 @@ func (a *hecAPI) serveEvent(w http.ResponseWriter, r *http.Request) {
 		hecReset(w)
 		return
 	}
+	okCode := HECSuccess
+	if act.busyCode == HECQueueNearCapacity || act.busyCode == HECAckNearCapacity {
+		// 200 "near capacity": the events are taken; the sender should slow down.
+		okCode, act.busyCode = act.busyCode, 0
+	}
 	if act.busyCode != 0 {
 		if act.retryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(act.retryAfter))
@@ -265,7 +276,10 @@ func (a *hecAPI) serveEvent(w http.ResponseWriter, r *http.Request) {
 		hecReply(w, HECInvalidDataFormat, nil)
 		return
 	}
-	evs, code, bad := a.decodeEvents(body, t, tok, r)
+	a.mu.Lock()
+	discard := a.discard
+	a.mu.Unlock()
+	evs, code, bad := a.decodeEvents(body, t, tok, r, discard)
 	// Splunk indexes the events before a bad one; the answer names the bad one.
 	a.storeEvents(evs)
 	if code != HECSuccess {
@@ -284,7 +298,7 @@ func (a *hecAPI) serveEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !t.UseACK {
-		hecReply(w, HECSuccess, nil)
+		hecReply(w, okCode, nil)
 		return
 	}
 	a.mu.Lock()
@@ -301,7 +315,7 @@ func (a *hecAPI) serveEvent(w http.ResponseWriter, r *http.Request) {
 		a.lostAckEvents += int64(len(evs))
 	}
 	a.mu.Unlock()
-	hecReply(w, HECSuccess, map[string]any{"ackId": id})
+	hecReply(w, okCode, map[string]any{"ackId": id})
 }
 
 var errHECTooLarge = errors.New("body exceeds max_content_length")
@@ -330,7 +344,7 @@ func hecBody(r *http.Request) ([]byte, error) {
 // decodeEvents parses concatenated envelopes. It returns the good events
 // before the first bad one, and the code and 0-based number of the bad one
 // (-1 when the error is not tied to one event).
-func (a *hecAPI) decodeEvents(body []byte, t HECToken, tok string, r *http.Request) ([]Event, int, int) {
+func (a *hecAPI) decodeEvents(body []byte, t HECToken, tok string, r *http.Request, discard bool) ([]Event, int, int) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, HECNoData, -1
 	}
@@ -350,7 +364,7 @@ func (a *hecAPI) decodeEvents(body []byte, t HECToken, tok string, r *http.Reque
 		if err != nil {
 			return out, HECInvalidDataFormat, n
 		}
-		ev, code := hecToEvent(&env, t, tok, host, r, now)
+		ev, code := hecToEvent(&env, t, tok, host, r, now, discard)
 		if code != HECSuccess {
 			return out, code, n
 		}
@@ -370,7 +384,8 @@ func hecString(raw json.RawMessage, def string) (string, bool) {
 }
 
 // hecToEvent validates one envelope the way HEC does.
-func hecToEvent(env *hecEnvelope, t HECToken, tok, host string, r *http.Request, now time.Time) (Event, int) {
+// With discard (load tests), the event body is validated but not decoded.
+func hecToEvent(env *hecEnvelope, t HECToken, tok, host string, r *http.Request, now time.Time, discard bool) (Event, int) {
 	raw := bytes.TrimSpace(env.Event)
 	if len(raw) == 0 || string(raw) == "null" {
 		return Event{}, HECEventRequired
@@ -417,6 +432,9 @@ func hecToEvent(env *hecEnvelope, t HECToken, tok, host string, r *http.Request,
 	}
 	if ev.Sourcetype == "" {
 		ev.Sourcetype = "httpevent"
+	}
+	if discard && len(env.Fields) == 0 {
+		return ev, HECSuccess
 	}
 	var decoded any
 	if err := json.Unmarshal(raw, &decoded); err != nil {

@@ -53,3 +53,18 @@ func (st *Store) Len() int {
 	defer st.mu.RUnlock()
 	return len(st.events)
 }
+
+// From returns a copy of the events stored at position i and after, and the
+// position after the last: a reader that keeps the position sees each event
+// once without rescanning the store.
+func (st *Store) From(i int) ([]Event, int) {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	if i < 0 {
+		i = 0
+	}
+	if i >= len(st.events) {
+		return nil, len(st.events)
+	}
+	return append([]Event(nil), st.events[i:]...), len(st.events)
+}

@@ -61,6 +61,10 @@ func run(out io.Writer) int {
 	minAUC := flag.Float64("min-auc", 0, "smoke floor: macro AUC on validation dates")
 	minArith := flag.Float64("min-lofo-arith", 0, "smoke floor: LOFO macro TPR at FPR 1e-3, arithmetic+hash families")
 	minWord := flag.Float64("min-lofo-wordlist", 0, "smoke floor: LOFO macro TPR at FPR 1e-3, wordlist families")
+	famList := flag.String("families", "", "comma-separated LOFO families (default: all with -full, a few without)")
+	trees := flag.Int("trees", 0, "boosted trees (0: the trainer's default)")
+	rate := flag.Float64("rate", 0, "learning rate (0: the trainer's default)")
+	noSynth := flag.Bool("no-synthetic", false, "train without the synthetic families")
 	flag.Parse()
 	if *shared == "" {
 		d, err := dgadata.SharedDir()
@@ -76,7 +80,7 @@ func run(out io.Writer) int {
 		fmt.Fprintln(os.Stderr, "eval:", err)
 		return 1
 	}
-	opts := dga.TrainOptions{Version: "eval"}
+	opts := dga.TrainOptions{Version: "eval", Trees: *trees, Rate: *rate, NoSynthetic: *noSynth}
 	if !*full {
 		opts.MaxPerFamily = 1500
 		opts.BenignEvery = 2
@@ -139,9 +143,17 @@ func run(out io.Writer) int {
 	}
 
 	// 2. leave one family out
-	lofo := tr.Families()
+	var lofo []string
+	for _, f := range tr.Families() {
+		if !strings.HasPrefix(f, "synthetic-") {
+			lofo = append(lofo, f)
+		}
+	}
 	if !*full {
 		lofo = smokeFamilies
+	}
+	if *famList != "" {
+		lofo = strings.Split(*famList, ",")
 	}
 	fmt.Fprintf(out, "## Leave-one-family-out (train without X, test on all of X's names)\n\n")
 	var rows []row

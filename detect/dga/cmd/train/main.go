@@ -69,8 +69,5 @@ func run() int {
 	}
 	fmt.Fprintf(os.Stderr, "train: wrote %s (%d bytes), version %s, threshold %.6f, %d training names dropped (not scorable or benign traps)\n",
 		*out, buf.Len(), m.Version(), m.Threshold(), t.Dropped)
-	for i, n := range dga.FeatureNames {
-		fmt.Fprintf(os.Stderr, "  %-26s %+.4f\n", n, f.Weights[i])
-	}
 	return 0
 }

@@ -1,0 +1,45 @@
+package dga
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/fluxhunt/fluxhunt/schema"
+)
+
+// FuzzScore: any input gives a skip or a score in [0,1], never a panic, and
+// agrees with the shared normaliser about what is a name.
+func FuzzScore(f *testing.F) {
+	for _, s := range append(benchNames, "", "1.2.3.4", "::1", "a..b", "\xff.com", "x\x00y.com",
+		"xn--80ak6aa92e.com", "Foo.Example.COM.", "4.3.2.1.in-addr.arpa", strings.Repeat("ab.", 90)+"com") {
+		f.Add(s)
+	}
+	m := Default()
+	f.Fuzz(func(t *testing.T, in string) {
+		r := m.Score(in)
+		if r.Reason == "" {
+			t.Fatalf("Score(%q): no reason", in)
+		}
+		if r.Skip {
+			if r.Score != 0 {
+				t.Fatalf("Score(%q): skipped with score %v", in, r.Score)
+			}
+		} else if math.IsNaN(r.Score) || r.Score < 0 || r.Score > 1 {
+			t.Fatalf("Score(%q) = %v", in, r.Score)
+		}
+		n, err := schema.NormalizeName(in)
+		if err != nil && !r.Skip {
+			t.Fatalf("Score(%q) scored a name the normaliser rejects: %v", in, err)
+		}
+		if err == nil {
+			p, skip := split(n.ASCII)
+			if skip == "" && p.suffix == n.Suffix && !looksIP(strings.TrimSpace(in)) {
+				s, ok := m.ScoreName(n)
+				if !ok || s != r.Score {
+					t.Fatalf("Score(%q) = %+v but ScoreName = %v, %v", in, r, s, ok)
+				}
+			}
+		}
+	})
+}
