@@ -267,13 +267,16 @@ func scanOne(ctx context.Context, r io.Reader, name string, o *scanOptions, det 
 	counted := &atomicCounter{r: r}
 	in, stop := gunzipAhead(counted)
 	defer stop()
-	zr, err := zeek.NewReader(in, name, zeek.Options{Format: o.format, ZeekOnly: o.zeekOnly})
+	// the reader splits lines; names are normalised here, on the consumer's
+	// side, which has the spare time
+	zr, err := zeek.NewReader(in, name, zeek.Options{Format: o.format, ZeekOnly: o.zeekOnly, RawNames: true})
 	if err != nil {
 		return err
 	}
 	type item struct {
-		row schema.DNSRow
-		err error
+		row  schema.DNSRow
+		err  error
+		line int
 	}
 	type batch struct {
 		items       []item
@@ -302,7 +305,7 @@ func scanOne(ctx context.Context, r io.Reader, name string, o *scanOptions, det 
 					eof = true
 					break
 				}
-				b.items = append(b.items, item{row, err})
+				b.items = append(b.items, item{row, err, zr.Line()})
 			}
 			b.bytes, b.line = counted.n.Load(), int64(zr.Line())
 			full <- b
@@ -311,6 +314,8 @@ func scanOne(ctx context.Context, r io.Reader, name string, o *scanOptions, det 
 			}
 		}
 	}()
+	names := zeek.NewNameCache()
+	var nameErrs int64
 	for b := range full {
 		prog.update(b.bytes, b.line)
 		for i := range b.items {
@@ -321,6 +326,16 @@ func scanOne(ctx context.Context, r io.Reader, name string, o *scanOptions, det 
 				continue
 			}
 			row := &it.row
+			if row.Query.Suffix == "" { // raw: normalise
+				n, err := names.Normalize(row.Query.ASCII)
+				if err != nil {
+					prog.clear()
+					fmt.Fprintf(prog.w, "fluxhunt scan: %s:%d: field query: %v\n", name, it.line, err)
+					nameErrs++
+					continue
+				}
+				row.Query = n
+			}
 			if (!o.since.IsZero() && row.Time.Before(o.since)) || (!o.until.IsZero() && !row.Time.Before(o.until)) {
 				sum.outside++
 				continue
@@ -338,8 +353,8 @@ func scanOne(ctx context.Context, r io.Reader, name string, o *scanOptions, det 
 	// safe to read
 	rows, bad, skipped := zr.Counts()
 	sum.lines += int64(zr.Line())
-	sum.rows += rows
-	sum.bad += bad
+	sum.rows += rows - nameErrs
+	sum.bad += bad + nameErrs
 	sum.skipped += skipped
 	return readErr
 }

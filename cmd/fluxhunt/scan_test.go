@@ -143,6 +143,9 @@ func TestScanBrokenInput(t *testing.T) {
 	parts := strings.Split(lines[50], "\t")
 	parts[9] = `bad\q.example.com`
 	lines[50] = strings.Join(parts, "\t") // bad escape in query
+	parts = strings.Split(lines[60], "\t")
+	parts[9] = "a..b.example.com"
+	lines[60] = strings.Join(parts, "\t") // invalid name
 	broken := strings.Join(lines, "")
 	// truncated gzip: cut the stream in the middle
 	z := gz([]byte(broken))
@@ -155,6 +158,7 @@ func TestScanBrokenInput(t *testing.T) {
 	for _, want := range []string{
 		"broken.log:21: 3 fields, the header says 24",
 		"broken.log:51: field query: bad escape",
+		"broken.log:61: field query: invalid domain name",
 		"cut.log.gz:21: 3 fields",
 		"cut.log.gz:51: field query: bad escape",
 		"missing.log: no such file",
@@ -163,6 +167,9 @@ func TestScanBrokenInput(t *testing.T) {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}
+	}
+	if rc, _, stderr := runCmd(t, "scan", "--progress", "off", full); rc != exitOK || !strings.Contains(stderr, fmt.Sprintf("%d rows, 3 bad lines", len(day.Events)-3)) {
+		t.Errorf("broken file alone: rc %d, %s", rc, stderr)
 	}
 	if !strings.Contains(stderr, "input ends: unexpected EOF") {
 		t.Errorf("truncated gzip not reported:\n%s", stderr)
@@ -182,8 +189,8 @@ func TestScanBrokenInput(t *testing.T) {
 			n++
 		}
 	}
-	if n != len(day.Events)-2 {
-		t.Errorf("read %d rows, want %d", n, len(day.Events)-2)
+	if n != len(day.Events)-3 {
+		t.Errorf("read %d rows, want %d", n, len(day.Events)-3)
 	}
 }
 

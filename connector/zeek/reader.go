@@ -82,6 +82,7 @@ type Reader struct {
 	gz        *gzip.Reader
 	format    Format
 	zeekOnly  bool
+	rawNames  bool
 	line      int
 	skipped   int64
 	bad       int64
@@ -113,6 +114,11 @@ type Options struct {
 	Format Format
 	// ZeekOnly refuses the rows format when detecting (--format zeek).
 	ZeekOnly bool
+	// RawNames leaves the query of Zeek lines as given (unescaped) in
+	// Query.ASCII, every other Query field empty, for the caller to
+	// normalise elsewhere (with a NameCache, on another goroutine). A name
+	// that does not normalise is then the caller's bad line.
+	RawNames bool
 }
 
 // NewReader opens r (plain or gzip, detected by its magic bytes). name is
@@ -121,7 +127,7 @@ type Options struct {
 func NewReader(r io.Reader, name string, opts Options) (*Reader, error) {
 	cr := &countingReader{r: r}
 	br := bufio.NewReaderSize(cr, 256<<10)
-	rd := &Reader{name: name, counter: cr, br: br, format: opts.Format, zeekOnly: opts.ZeekOnly,
+	rd := &Reader{name: name, counter: cr, br: br, format: opts.Format, zeekOnly: opts.ZeekOnly, rawNames: opts.RawNames,
 		names: newNameCache(1 << 16), srcs: make(map[string]string), dests: make(map[string][]string)}
 	magic, err := br.Peek(2)
 	if err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
@@ -275,14 +281,43 @@ func (r *Reader) destSlice(b []byte) []string {
 }
 
 func (r *Reader) normName(b []byte) (schema.Name, error) {
-	if n, ok := r.names.get(b); ok {
+	if r.rawNames {
+		return schema.Name{ASCII: string(b)}, nil
+	}
+	return r.names.normalize(b)
+}
+
+// NameCache normalises names through a bounded cache (65,536 slots). Not
+// safe for concurrent use.
+type NameCache struct{ c *nameCache }
+
+// NewNameCache makes a cache.
+func NewNameCache() *NameCache { return &NameCache{c: newNameCache(1 << 16)} }
+
+// Normalize is schema.NormalizeName, cached.
+func (c *NameCache) Normalize(raw string) (schema.Name, error) {
+	// maphash gives equal hashes for equal bytes and strings
+	sl := &c.c.slots[maphash.String(c.c.seed, raw)&c.c.mask]
+	if sl.raw != "" && sl.raw == raw {
+		return sl.name, nil
+	}
+	n, err := schema.NormalizeName(raw)
+	if err != nil {
+		return n, err
+	}
+	sl.raw, sl.name = raw, n
+	return n, nil
+}
+
+func (c *nameCache) normalize(b []byte) (schema.Name, error) {
+	if n, ok := c.get(b); ok {
 		return *n, nil
 	}
 	n, err := schema.NormalizeName(string(b))
 	if err != nil {
 		return n, err
 	}
-	r.names.put(n.ASCII, b, n)
+	c.put(n.ASCII, b, n)
 	return n, nil
 }
 

@@ -258,3 +258,22 @@ func BenchmarkReadZeekTSV(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)*100000/b.Elapsed().Seconds(), "lines/s")
 }
+
+func TestRawNamesAndNameCache(t *testing.T) {
+	in := header + tsvLine("1764115200", "10.1.2.3", "WWW.Example.COM", "A", "NOERROR", "-", "-") +
+		tsvLine("1764115201", "10.1.2.3", "a..b", "A", "NXDOMAIN", "-", "-")
+	res := readAll(t, []byte(in), Options{RawNames: true})
+	if len(res.rows) != 2 || len(res.errs) != 0 {
+		t.Fatalf("rows %d errs %v", len(res.rows), res.errs)
+	}
+	c := NewNameCache()
+	for i := 0; i < 2; i++ { // miss, then hit
+		n, err := c.Normalize(res.rows[0].Query.ASCII)
+		if err != nil || n.ASCII != "www.example.com" || n.Registered != "example.com" {
+			t.Fatalf("Normalize: %+v %v", n, err)
+		}
+	}
+	if _, err := c.Normalize(res.rows[1].Query.ASCII); err == nil {
+		t.Error("a..b normalised")
+	}
+}
