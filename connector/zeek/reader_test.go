@@ -195,10 +195,12 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte("#separator \\x2c\n#fields,ts,id.orig_h,query\n1,a,\\xzz\n"))
 	f.Add([]byte{0x1f, 0x8b, 8, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, in []byte) {
-		r, err := NewReader(bytes.NewReader(in), "fuzz", Options{})
+		raw := len(in)%2 == 1
+		r, err := NewReader(bytes.NewReader(in), "fuzz", Options{RawNames: raw})
 		if err != nil {
 			return
 		}
+		names := NewNameCache()
 		lines := 0
 		for i := 0; i < 100000; i++ {
 			row, err := r.Next()
@@ -218,6 +220,13 @@ func FuzzReader(f *testing.F) {
 			}
 			if row.Query.ASCII == "" || row.Src == "" {
 				t.Fatalf("row without query or src: %+v", row)
+			}
+			if raw {
+				n1, err1 := names.Normalize(row.Query.ASCII)
+				n2, err2 := schema.NormalizeName(row.Query.ASCII)
+				if (err1 == nil) != (err2 == nil) || n1 != n2 {
+					t.Fatalf("cache disagrees with NormalizeName on %q", row.Query.ASCII)
+				}
 			}
 		}
 		t.Fatal("reader did not end")
