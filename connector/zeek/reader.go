@@ -128,7 +128,10 @@ func NewReader(r io.Reader, name string, opts Options) (*Reader, error) {
 	cr := &countingReader{r: r}
 	br := bufio.NewReaderSize(cr, 256<<10)
 	rd := &Reader{name: name, counter: cr, br: br, format: opts.Format, zeekOnly: opts.ZeekOnly, rawNames: opts.RawNames,
-		names: newNameCache(1 << 16), srcs: make(map[string]string), dests: make(map[string][]string)}
+		srcs: make(map[string]string), dests: make(map[string][]string)}
+	if !opts.RawNames {
+		rd.names = newNameCache(1 << 16)
+	}
 	magic, err := br.Peek(2)
 	if err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
 		gz, err := gzip.NewReader(br)
