@@ -88,8 +88,8 @@ type Summary struct {
 	InfectedFound  int
 	FluxDomains    int
 	FluxFound      int
-	ContactHosts   int // hosts that contacted flux domains
-	ContactsFound  int // of them, with a flux_contact detection
+	ContactHosts   int      // hosts that contacted flux domains
+	ContactsFound  int      // of them, with a flux_contact detection
 	FalsePositives []string // "type subject" of detections about benign hosts or non-flux domains
 	Elapsed        time.Duration
 }
