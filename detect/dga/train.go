@@ -144,7 +144,7 @@ func NewTrainer(c *Corpus, o TrainOptions) (*Trainer, error) {
 	for _, w := range words {
 		eng.add(w)
 	}
-	t.tab.wfreq = make([]float32, len(t.tab.words.mask))
+	t.tab.wfreq = make([]float32, len(t.tab.words.nodes))
 	t.wcount = map[string]uint32{}
 	for _, lbl := range web.labels {
 		for _, w := range t.tab.words.segmentWords(lbl) {
