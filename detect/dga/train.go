@@ -9,6 +9,10 @@ import (
 	"strings"
 )
 
+// TrainVersion is the version of the models this trainer writes; bump it
+// when training or its data change.
+const TrainVersion = "dga-2026.11.1"
+
 // Corpus is the training material, already read into memory (training does
 // no I/O; ./cmd/train and ./cmd/eval read ../shared).
 type Corpus struct {
@@ -76,6 +80,8 @@ type Trainer struct {
 	Version  string
 	Meta     map[string]string
 	GBDT     gbdtParams
+	// BenignShare is the benign names' share of the training weight.
+	BenignShare float64
 	// Exclude is the family left out by Fit ("" for none).
 }
 
@@ -87,6 +93,7 @@ type TrainOptions struct {
 	Trees        int     // boosted trees (0: the default)
 	Rate         float64 // learning rate (0: the default)
 	NoSynthetic  bool    // leave out the synthetic families (synth.go)
+	BenignShare  float64 // benign share of the tree-fitting weight (0: 0.8)
 }
 
 // NewTrainer builds the n-gram tables and the features.
@@ -100,7 +107,10 @@ func NewTrainer(c *Corpus, o TrainOptions) (*Trainer, error) {
 	if o.BenignEvery <= 0 {
 		o.BenignEvery = 1
 	}
-	t := &Trainer{Version: o.Version, Meta: map[string]string{}, GBDT: defaultGBDT}
+	t := &Trainer{Version: o.Version, Meta: map[string]string{}, GBDT: defaultGBDT, BenignShare: 0.8}
+	if o.BenignShare > 0 {
+		t.BenignShare = o.BenignShare
+	}
 	if o.Trees > 0 {
 		t.GBDT.trees = o.Trees
 	}
@@ -230,8 +240,10 @@ func (t *Trainer) Fit(exclude string) (*Model, *File, error) {
 	if exclude != "" && ex < 0 {
 		return nil, nil, fmt.Errorf("dga: train: no family %q", exclude)
 	}
-	fit := weigh(t.fit, ex, len(t.famNames))
-	calib := weigh(t.calib, ex, len(t.famNames))
+	// The trees see benign names weighted up (they decide the low-FPR tail);
+	// calibration uses the 50/50 prior.
+	fit := weigh(t.fit, ex, len(t.famNames), t.BenignShare)
+	calib := weigh(t.calib, ex, len(t.famNames), 0.5)
 
 	tld, other := tldPrior(fit)
 	for _, set := range [][]sample{fit, calib} {
@@ -274,7 +286,7 @@ func (t *Trainer) Fit(exclude string) (*Model, *File, error) {
 // weigh copies the samples without family ex and sets weights: each class
 // totals 0.5; a family's share grows with its size up to 1000 names, so no
 // family dominates and tiny ones do not get huge per-name weights.
-func weigh(in []sample, ex, nfam int) []sample {
+func weigh(in []sample, ex, nfam int, benignShare float64) []sample {
 	out := make([]sample, 0, len(in))
 	famN := make([]int, nfam)
 	nb := 0
@@ -297,10 +309,10 @@ func weigh(in []sample, ex, nfam int) []sample {
 	}
 	for i := range out {
 		if out[i].fam < 0 {
-			out[i].w = 0.5 / float64(nb)
+			out[i].w = benignShare / float64(nb)
 		} else {
 			f := out[i].fam
-			out[i].w = 0.5 * share[f] / tot / float64(famN[f])
+			out[i].w = (1 - benignShare) * share[f] / tot / float64(famN[f])
 		}
 	}
 	return out
