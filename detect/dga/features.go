@@ -1,5 +1,7 @@
 package dga
 
+import "math/bits"
+
 // Symbols of the character n-gram models: 0 is the boundary (start or end
 // of the label), 1-26 the letters, 27 any digit, 28 '-' or '_'.
 const (
@@ -123,17 +125,26 @@ func (t *tables) segment(label string) (covered, nwords, longest, cover5 int, fs
 	for i := 0; i < n; i++ {
 		// skip label[i]
 		better(i+1, cov[i], cnt[i], c5[i], lng[i], fs[i], fm[i], infl[i])
-		node := uint32(0)
+		if label[i]-'a' > 25 {
+			continue
+		}
+		// walk the trie from label[i], keeping the current node's value
+		nodes := t.words.nodes
+		idx := uint32(0)
+		nd := nodes[0]
 		for j := i; j < n; j++ {
 			c := label[j] - 'a'
 			if c > 25 {
 				break
 			}
-			var ok bool
-			if node, ok = t.words.child(node, c); !ok {
+			bit := uint32(1) << c
+			if nd.mask&bit == 0 {
 				break
 			}
-			if l := j + 1 - i; l >= minWord && t.words.isWord(node) {
+			idx = nd.first + uint32(bits.OnesCount32(nd.mask&(bit-1)))
+			nd = nodes[idx]
+			if l := j + 1 - i; l >= minWord && nd.mask&wordBit != 0 {
+				node := idx
 				five := c5[i]
 				if l >= 5 {
 					five += uint8(l)
