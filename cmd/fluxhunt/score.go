@@ -27,18 +27,19 @@ const maxScoreLine = 1 << 20
 // input<TAB>score<TAB>verdict<TAB>reason, in input order.
 func cmdScore(ctx context.Context, e *env) int {
 	fs := newFlagSet(e, "score", "[--threshold T] [FILE...]")
-	thr := fs.Float64("threshold", -1, "decision threshold in [0,1] (default: the model's, FPR 1e-3 on held-out benign names)")
+	thr := fs.String("threshold", "", "decision threshold `T` in [0,1] (default: the model's, FPR 1e-3 on held-out benign names)")
 	if rc := parseFlags(fs, e.args); rc >= 0 {
 		return rc
 	}
 	m := dga.Default()
 	t := m.Threshold()
-	if *thr >= 0 || fs.Lookup("threshold").Value.String() != "-1" {
-		if *thr < 0 || *thr > 1 {
-			fmt.Fprintf(e.stderr, "fluxhunt score: --threshold %v is outside [0,1]\n", *thr)
+	if *thr != "" {
+		v, err := strconv.ParseFloat(*thr, 64)
+		if err != nil || !(v >= 0 && v <= 1) {
+			fmt.Fprintf(e.stderr, "fluxhunt score: --threshold %q: want a number in [0,1]\n", *thr)
 			return exitConfig
 		}
-		t = *thr
+		t = v
 	}
 	w := bufio.NewWriterSize(e.stdout, 1<<20)
 	sc := &scorer{m: m, thr: t, w: w}
@@ -51,20 +52,22 @@ func cmdScore(ctx context.Context, e *env) int {
 		if ctx.Err() != nil {
 			break
 		}
-		var r io.Reader
-		if name == "-" {
-			r = e.stdin
-		} else {
-			f, err := os.Open(name)
-			if err != nil {
+		var r io.Reader = e.stdin
+		var f *os.File
+		if name != "-" {
+			var err error
+			if f, err = os.Open(name); err != nil {
 				fmt.Fprintf(e.stderr, "fluxhunt score: %v\n", err)
 				rc = exitConfig
 				continue
 			}
 			r = f
-			defer f.Close()
 		}
-		if err := sc.stream(ctx, r); err != nil {
+		err := sc.stream(ctx, r)
+		if f != nil {
+			f.Close()
+		}
+		if err != nil {
 			if !errors.Is(err, errWrite) {
 				fmt.Fprintf(e.stderr, "fluxhunt score: %s: %v\n", name, err)
 				rc = exitConfig
