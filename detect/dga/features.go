@@ -109,10 +109,6 @@ func (t *tables) segment(label string) (covered, nwords, longest, cover5 int, fs
 	n := len(label)
 	var cov, cnt, c5, lng, infl [maxLbl + 1]uint8
 	var fs, fm [maxLbl + 1]float32
-	for i := 1; i <= n; i++ {
-		cov[i], cnt[i], c5[i], lng[i], infl[i] = 0, 0, 0, 0, 0
-	}
-	infl[0] = 0
 	fs[0], fm[0] = 0, 1e9
 	better := func(j int, c, w, five, l uint8, sum, mn float32, in uint8) {
 		if c > cov[j] || (c == cov[j] && w < cnt[j]) || (c == cov[j] && w == cnt[j] && sum > fs[j]) {

@@ -54,38 +54,42 @@ func dedupSorted(ws []string) []string {
 	return out
 }
 
-// fill sets node n for ws, all sharing their first depth bytes, sorted.
+// fill lays the trie out breadth first from node n (ws sorted, sharing
+// their first depth bytes): the short prefixes every walk starts with sit
+// together at the front, in cache.
 func (t *trie) fill(n uint32, ws []string, depth int) {
-	if len(ws) > 0 && len(ws[0]) == depth {
-		t.nodes[n].mask |= wordBit
-		ws = ws[1:]
+	type item struct {
+		n     uint32
+		ws    []string
+		depth int
 	}
-	// group by the letter at depth
-	type group struct {
-		c      byte
-		lo, hi int
-	}
-	var groups []group
-	for i := 0; i < len(ws); {
-		c := ws[i][depth]
-		j := i + 1
-		for j < len(ws) && ws[j][depth] == c {
-			j++
+	queue := []item{{n, ws, depth}}
+	for len(queue) > 0 {
+		it := queue[0]
+		queue = queue[1:]
+		ws := it.ws
+		if len(ws) > 0 && len(ws[0]) == it.depth {
+			t.nodes[it.n].mask |= wordBit
+			ws = ws[1:]
 		}
-		groups = append(groups, group{c, i, j})
-		i = j
-	}
-	if len(groups) == 0 {
-		return
-	}
-	base := uint32(len(t.nodes))
-	t.nodes[n].first = base
-	for _, g := range groups {
-		t.nodes[n].mask |= 1 << (g.c - 'a')
-		t.nodes = append(t.nodes, tnode{})
-	}
-	for k, g := range groups {
-		t.fill(base+uint32(k), ws[g.lo:g.hi], depth+1)
+		if len(ws) == 0 {
+			continue
+		}
+		base := uint32(len(t.nodes))
+		t.nodes[it.n].first = base
+		k := uint32(0)
+		for i := 0; i < len(ws); {
+			c := ws[i][it.depth]
+			j := i + 1
+			for j < len(ws) && ws[j][it.depth] == c {
+				j++
+			}
+			t.nodes[it.n].mask |= 1 << (c - 'a')
+			t.nodes = append(t.nodes, tnode{})
+			queue = append(queue, item{base + k, ws[i:j], it.depth + 1})
+			k++
+			i = j
+		}
 	}
 }
 
