@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# DGA model smoke evaluation (issue 4): trains on subsampled data, evaluates
-# on the validation dates and leave-one-family-out on 8 families (arithmetic,
-# hash, wordlist), and fails when a macro average falls below its floor.
-# The floors sit a little under what the smoke run measures (see
-# /work/wt/notes/dga.md); the full tables are `make eval-dga`, outside CI.
-# Takes about 1 minute on an idle 2-core machine.
+# DGA model smoke evaluation (issue 4). `go run ./detect/dga/cmd/eval`
+# without -full trains on subsampled data (at most 1500 names a family,
+# every 2nd benign name), evaluates on the validation dates, and runs
+# leave-one-family-out on 8 families (arithmetic, hash and wordlist). It
+# exits 1 when a macro average falls below its floor. Training is
+# deterministic, so the numbers only move when the model or the data
+# change; the floors sit a little under the measured values (notes/dga.md):
+#   validation macro AUC              0.9908  floor 0.985
+#   LOFO arithmetic+hash TPR@FPR1e-3  0.8229  floor 0.78
+#   LOFO wordlist TPR@FPR1e-3         0.0178  floor 0.01
+#   LOFO wordlist AUC                 0.8526  floor 0.80
+# The full tables are `make eval-dga`, outside CI. About 25 s of CPU.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export FLUXHUNT_SHARED="${FLUXHUNT_SHARED:-$(cd .. && pwd)/shared}"
 timeout 600 go run ./detect/dga/cmd/eval \
   -min-auc 0.985 \
-  -min-lofo-arith 0.70 \
-  -min-lofo-wordlist 0.0
+  -min-lofo-arith 0.78 \
+  -min-lofo-wordlist 0.01 \
+  -min-lofo-wordlist-auc 0.80

@@ -9,7 +9,9 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime"
 	"strconv"
+	"sync"
 	"unsafe"
 
 	"github.com/fluxhunt/fluxhunt/detect/dga"
@@ -25,18 +27,19 @@ const maxScoreLine = 1 << 20
 // input<TAB>score<TAB>verdict<TAB>reason, in input order.
 func cmdScore(ctx context.Context, e *env) int {
 	fs := newFlagSet(e, "score", "[--threshold T] [FILE...]")
-	thr := fs.Float64("threshold", -1, "decision threshold in [0,1] (default: the model's, FPR 1e-3 on held-out benign names)")
+	thr := fs.String("threshold", "", "decision threshold `T` in [0,1] (default: the model's, FPR 1e-3 on held-out benign names)")
 	if rc := parseFlags(fs, e.args); rc >= 0 {
 		return rc
 	}
 	m := dga.Default()
 	t := m.Threshold()
-	if *thr >= 0 || fs.Lookup("threshold").Value.String() != "-1" {
-		if *thr < 0 || *thr > 1 {
-			fmt.Fprintf(e.stderr, "fluxhunt score: --threshold %v is outside [0,1]\n", *thr)
+	if *thr != "" {
+		v, err := strconv.ParseFloat(*thr, 64)
+		if err != nil || !(v >= 0 && v <= 1) {
+			fmt.Fprintf(e.stderr, "fluxhunt score: --threshold %q: want a number in [0,1]\n", *thr)
 			return exitConfig
 		}
-		t = *thr
+		t = v
 	}
 	w := bufio.NewWriterSize(e.stdout, 1<<20)
 	sc := &scorer{m: m, thr: t, w: w}
@@ -49,20 +52,22 @@ func cmdScore(ctx context.Context, e *env) int {
 		if ctx.Err() != nil {
 			break
 		}
-		var r io.Reader
-		if name == "-" {
-			r = e.stdin
-		} else {
-			f, err := os.Open(name)
-			if err != nil {
+		var r io.Reader = e.stdin
+		var f *os.File
+		if name != "-" {
+			var err error
+			if f, err = os.Open(name); err != nil {
 				fmt.Fprintf(e.stderr, "fluxhunt score: %v\n", err)
 				rc = exitConfig
 				continue
 			}
 			r = f
-			defer f.Close()
 		}
-		if err := sc.stream(ctx, r); err != nil {
+		err := sc.stream(ctx, r)
+		if f != nil {
+			f.Close()
+		}
+		if err != nil {
 			if !errors.Is(err, errWrite) {
 				fmt.Fprintf(e.stderr, "fluxhunt score: %s: %v\n", name, err)
 				rc = exitConfig
@@ -82,39 +87,111 @@ func cmdScore(ctx context.Context, e *env) int {
 var errWrite = errors.New("write output")
 
 type scorer struct {
-	m    *dga.Model
-	thr  float64
-	w    *bufio.Writer
-	num  []byte
-	long []byte // accumulates lines longer than the reader's buffer
+	m   *dga.Model
+	thr float64
+	w   *bufio.Writer
 }
 
-// stream scores every line of r.
+// Lines are scored in batches by up to GOMAXPROCS workers; batches are
+// written in input order.
+const (
+	batchLines = 2048
+	batchBytes = 256 << 10
+)
+
+type batch struct {
+	seq   int
+	data  []byte // the lines, back to back
+	ends  []int  // end offset of each line in data
+	trunc []int  // bytes dropped from each line (over maxScoreLine)
+	out   []byte
+}
+
+// stream scores every line of r, writing results in order.
 func (s *scorer) stream(ctx context.Context, r io.Reader) error {
+	workers := min(max(runtime.GOMAXPROCS(0), 1), 8)
+	work := make(chan *batch, workers)
+	done := make(chan *batch, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range work {
+				start := 0
+				for i, end := range b.ends {
+					b.out = s.format(b.out, b.data[start:end], b.trunc[i])
+					start = end
+				}
+				done <- b
+			}
+		}()
+	}
+	readErr := make(chan error, 1)
+	go func() {
+		readErr <- s.read(ctx, r, work)
+		close(work)
+		wg.Wait()
+		close(done)
+	}()
+	// write in order
+	pending := map[int]*batch{}
+	next := 0
+	var werr error
+	for b := range done {
+		pending[b.seq] = b
+		for {
+			nb, ok := pending[next]
+			if !ok {
+				break
+			}
+			delete(pending, next)
+			next++
+			if werr == nil {
+				if _, err := s.w.Write(nb.out); err != nil {
+					werr = fmt.Errorf("%w: %v", errWrite, err)
+				}
+			}
+		}
+	}
+	if err := <-readErr; err != nil {
+		return err
+	}
+	return werr
+}
+
+// read splits r into batches of lines.
+func (s *scorer) read(ctx context.Context, r io.Reader, work chan<- *batch) error {
 	br := bufio.NewReaderSize(r, 1<<16)
+	seq := 0
+	b := &batch{}
+	flush := func() {
+		if len(b.ends) > 0 {
+			work <- b
+			seq++
+			b = &batch{seq: seq}
+		}
+	}
+	defer flush()
 	for n := 0; ; n++ {
-		if n&0xffff == 0 && ctx.Err() != nil {
+		if n&0xfff == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
 		line, err := br.ReadSlice('\n')
 		truncated := 0
-		if errors.Is(err, bufio.ErrBufferFull) {
-			s.long = append(s.long[:0], line...)
-			for errors.Is(err, bufio.ErrBufferFull) {
-				line, err = br.ReadSlice('\n')
-				if room := maxScoreLine - len(s.long); room > 0 {
-					s.long = append(s.long, line[:min(room, len(line))]...)
-					truncated += len(line) - min(room, len(line))
-				} else {
-					truncated += len(line)
-				}
-			}
-			line = s.long
+		b.data = append(b.data, line...)
+		for errors.Is(err, bufio.ErrBufferFull) {
+			line, err = br.ReadSlice('\n')
+			keep := min(max(maxScoreLine-(len(b.data)-lastEnd(b)), 0), len(line))
+			b.data = append(b.data, line[:keep]...)
+			truncated += len(line) - keep
 		}
-		if len(line) > 0 {
-			if werr := s.line(line, truncated); werr != nil {
-				return fmt.Errorf("%w: %v", errWrite, werr)
-			}
+		if len(b.data) > lastEnd(b) {
+			b.ends = append(b.ends, len(b.data))
+			b.trunc = append(b.trunc, truncated)
+		}
+		if len(b.ends) >= batchLines || len(b.data) >= batchBytes {
+			flush()
 		}
 		if err == io.EOF {
 			return nil
@@ -125,12 +202,21 @@ func (s *scorer) stream(ctx context.Context, r io.Reader) error {
 	}
 }
 
-func (s *scorer) line(raw []byte, truncated int) error {
+func lastEnd(b *batch) int {
+	if len(b.ends) == 0 {
+		return 0
+	}
+	return b.ends[len(b.ends)-1]
+}
+
+// format appends the output line for one input line (none for blank lines
+// and comments).
+func (s *scorer) format(w []byte, raw []byte, truncated int) []byte {
 	b := bytes.TrimSpace(raw)
 	if len(b) == 0 || b[0] == '#' {
-		return nil
+		return w
 	}
-	// The string aliases the read buffer only for the duration of this call:
+	// The string aliases the batch only for the duration of this call:
 	// neither the score nor the reason keeps it.
 	in := unsafe.String(&b[0], len(b))
 	var res dga.Result
@@ -139,29 +225,27 @@ func (s *scorer) line(raw []byte, truncated int) error {
 	} else {
 		res = s.m.Score(in)
 	}
-	w := s.w
 	if printableASCII(b) {
-		w.Write(b)
+		w = append(w, b...)
 	} else {
-		w.WriteString(schema.EscapeDisplay(in))
+		w = append(w, schema.EscapeDisplay(in)...)
 	}
-	w.WriteByte('\t')
+	w = append(w, '\t')
 	switch {
 	case res.Skip:
-		w.WriteString("-\tskip\t")
+		w = append(w, "-\tskip\t"...)
 		// skip reasons may quote the input
-		w.WriteString(schema.EscapeDisplay(res.Reason))
+		w = append(w, schema.EscapeDisplay(res.Reason)...)
 	default:
-		s.num = appendScore(s.num[:0], res.Score)
-		w.Write(s.num)
+		w = appendScore(w, res.Score)
 		if res.Score >= s.thr {
-			w.WriteString("\tdga\t")
+			w = append(w, "\tdga\t"...)
 		} else {
-			w.WriteString("\tbenign\t")
+			w = append(w, "\tbenign\t"...)
 		}
-		w.WriteString(res.Reason) // constant texts of the model
+		w = append(w, res.Reason...) // constant texts of the model
 	}
-	return w.WriteByte('\n')
+	return append(w, '\n')
 }
 
 // printableASCII reports whether b needs no escaping.

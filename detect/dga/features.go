@@ -1,5 +1,7 @@
 package dga
 
+import "math/bits"
+
 // Symbols of the character n-gram models: 0 is the boundary (start or end
 // of the label), 1-26 the letters, 27 any digit, 28 '-' or '_'.
 const (
@@ -107,10 +109,6 @@ func (t *tables) segment(label string) (covered, nwords, longest, cover5 int, fs
 	n := len(label)
 	var cov, cnt, c5, lng, infl [maxLbl + 1]uint8
 	var fs, fm [maxLbl + 1]float32
-	for i := 1; i <= n; i++ {
-		cov[i], cnt[i], c5[i], lng[i], infl[i] = 0, 0, 0, 0, 0
-	}
-	infl[0] = 0
 	fs[0], fm[0] = 0, 1e9
 	better := func(j int, c, w, five, l uint8, sum, mn float32, in uint8) {
 		if c > cov[j] || (c == cov[j] && w < cnt[j]) || (c == cov[j] && w == cnt[j] && sum > fs[j]) {
@@ -123,17 +121,26 @@ func (t *tables) segment(label string) (covered, nwords, longest, cover5 int, fs
 	for i := 0; i < n; i++ {
 		// skip label[i]
 		better(i+1, cov[i], cnt[i], c5[i], lng[i], fs[i], fm[i], infl[i])
-		node := uint32(0)
+		if label[i]-'a' > 25 {
+			continue
+		}
+		// walk the trie from label[i], keeping the current node's value
+		nodes := t.words.nodes
+		idx := uint32(0)
+		nd := nodes[0]
 		for j := i; j < n; j++ {
 			c := label[j] - 'a'
 			if c > 25 {
 				break
 			}
-			var ok bool
-			if node, ok = t.words.child(node, c); !ok {
+			bit := uint32(1) << c
+			if nd.mask&bit == 0 {
 				break
 			}
-			if l := j + 1 - i; l >= minWord && t.words.isWord(node) {
+			idx = nd.first + uint32(bits.OnesCount32(nd.mask&(bit-1)))
+			nd = nodes[idx]
+			if l := j + 1 - i; l >= minWord && nd.mask&wordBit != 0 {
+				node := idx
 				five := c5[i]
 				if l >= 5 {
 					five += uint8(l)

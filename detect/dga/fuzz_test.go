@@ -28,6 +28,11 @@ func FuzzScore(f *testing.F) {
 		} else if math.IsNaN(r.Score) || r.Score < 0 || r.Score > 1 {
 			t.Fatalf("Score(%q) = %v", in, r.Score)
 		}
+		if fc, ok := fastCanonical(strings.TrimSpace(in)); ok {
+			if c, err := schema.CanonicalName(strings.TrimSpace(in)); err != nil || c != fc {
+				t.Fatalf("fastCanonical(%q) = %q, normaliser %q, %v", in, fc, c, err)
+			}
+		}
 		n, err := schema.NormalizeName(in)
 		if err != nil && !r.Skip {
 			t.Fatalf("Score(%q) scored a name the normaliser rejects: %v", in, err)

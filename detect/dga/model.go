@@ -233,7 +233,7 @@ func (m *Model) reason(f *[numFeatures]float64, s float64) string {
 
 // wordFreqs maps word counts onto trie nodes: log(1 + count).
 func wordFreqs(t *trie, counts map[string]uint32) []float32 {
-	out := make([]float32, len(t.mask))
+	out := make([]float32, len(t.nodes))
 	for w, c := range counts {
 		if n, ok := t.node(w); ok {
 			out[n] = float32(math.Log1p(float64(c)))

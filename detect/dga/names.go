@@ -80,11 +80,53 @@ func parseName(raw string) (p parsed, skip string) {
 	if looksIP(s) {
 		return p, reasonIP
 	}
-	ascii, err := schema.CanonicalName(s)
-	if err != nil {
-		return p, invalidReason(err)
+	ascii, ok := fastCanonical(s)
+	if !ok {
+		var err error
+		if ascii, err = schema.CanonicalName(s); err != nil {
+			return p, invalidReason(err)
+		}
 	}
 	return split(ascii)
+}
+
+// fastCanonical accepts, in one pass, the common case the normaliser leaves
+// unchanged but for one trailing dot: lower-case letters, digits, '-', '_'
+// and '.', no "xn--", RFC lengths. Anything else (ok false) goes through
+// schema.CanonicalName, which decides.
+func fastCanonical(s string) (string, bool) {
+	if len(s) > 0 && s[len(s)-1] == '.' {
+		s = s[:len(s)-1]
+	}
+	if s == "" || len(s) > schema.MaxNameLen {
+		return "", false
+	}
+	lbl := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '_':
+			lbl++
+		case c == '-':
+			if i >= 3 && s[i-1] == '-' && s[i-2] == 'n' && s[i-3] == 'x' {
+				return "", false // IDN: the normaliser checks it
+			}
+			lbl++
+		case c == '.':
+			if lbl == 0 {
+				return "", false
+			}
+			lbl = 0
+		default:
+			return "", false
+		}
+		if lbl > schema.MaxLabelLen {
+			return "", false
+		}
+	}
+	if lbl == 0 {
+		return "", false
+	}
+	return s, true
 }
 
 // invalidReason turns a normaliser error into a reason; it allocates, but

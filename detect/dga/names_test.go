@@ -102,3 +102,16 @@ func sharedNames(t *testing.T, shared string) []string {
 	}
 	return names
 }
+
+func TestFastCanonical(t *testing.T) {
+	for _, in := range []string{"example.com", "example.com.", "Example.com", "a..b", ".a", "a.", "..",
+		"xn--80ak6aa92e.com", "axn--b.com", "a-b_c.d-e", "x" + strings.Repeat("a", 63) + ".com",
+		strings.Repeat("a", 63) + ".com", strings.Repeat("a.", 127) + "com", "a*b.com", "*.a.com",
+		"1.2.3.4", "a.-b.com", "-", "_", "ünï.com"} {
+		fc, ok := fastCanonical(in)
+		c, err := schema.CanonicalName(in)
+		if ok && (err != nil || c != fc) {
+			t.Errorf("fastCanonical(%q) = %q, normaliser %q, %v", in, fc, c, err)
+		}
+	}
+}

@@ -9,6 +9,10 @@ import (
 	"strings"
 )
 
+// TrainVersion is the version of the models this trainer writes; bump it
+// when training or its data change.
+const TrainVersion = "dga-2026.11.1"
+
 // Corpus is the training material, already read into memory (training does
 // no I/O; ./cmd/train and ./cmd/eval read ../shared).
 type Corpus struct {
@@ -76,6 +80,8 @@ type Trainer struct {
 	Version  string
 	Meta     map[string]string
 	GBDT     gbdtParams
+	// BenignShare is the benign names' share of the training weight.
+	BenignShare float64
 	// Exclude is the family left out by Fit ("" for none).
 }
 
@@ -87,6 +93,7 @@ type TrainOptions struct {
 	Trees        int     // boosted trees (0: the default)
 	Rate         float64 // learning rate (0: the default)
 	NoSynthetic  bool    // leave out the synthetic families (synth.go)
+	BenignShare  float64 // benign share of the tree-fitting weight (0: 0.8)
 }
 
 // NewTrainer builds the n-gram tables and the features.
@@ -100,7 +107,10 @@ func NewTrainer(c *Corpus, o TrainOptions) (*Trainer, error) {
 	if o.BenignEvery <= 0 {
 		o.BenignEvery = 1
 	}
-	t := &Trainer{Version: o.Version, Meta: map[string]string{}, GBDT: defaultGBDT}
+	t := &Trainer{Version: o.Version, Meta: map[string]string{}, GBDT: defaultGBDT, BenignShare: 0.8}
+	if o.BenignShare > 0 {
+		t.BenignShare = o.BenignShare
+	}
 	if o.Trees > 0 {
 		t.GBDT.trees = o.Trees
 	}
@@ -144,7 +154,7 @@ func NewTrainer(c *Corpus, o TrainOptions) (*Trainer, error) {
 	for _, w := range words {
 		eng.add(w)
 	}
-	t.tab.wfreq = make([]float32, len(t.tab.words.mask))
+	t.tab.wfreq = make([]float32, len(t.tab.words.nodes))
 	t.wcount = map[string]uint32{}
 	for _, lbl := range web.labels {
 		for _, w := range t.tab.words.segmentWords(lbl) {
@@ -230,8 +240,10 @@ func (t *Trainer) Fit(exclude string) (*Model, *File, error) {
 	if exclude != "" && ex < 0 {
 		return nil, nil, fmt.Errorf("dga: train: no family %q", exclude)
 	}
-	fit := weigh(t.fit, ex, len(t.famNames))
-	calib := weigh(t.calib, ex, len(t.famNames))
+	// The trees see benign names weighted up (they decide the low-FPR tail);
+	// calibration uses the 50/50 prior.
+	fit := weigh(t.fit, ex, len(t.famNames), t.BenignShare)
+	calib := weigh(t.calib, ex, len(t.famNames), 0.5)
 
 	tld, other := tldPrior(fit)
 	for _, set := range [][]sample{fit, calib} {
@@ -274,7 +286,7 @@ func (t *Trainer) Fit(exclude string) (*Model, *File, error) {
 // weigh copies the samples without family ex and sets weights: each class
 // totals 0.5; a family's share grows with its size up to 1000 names, so no
 // family dominates and tiny ones do not get huge per-name weights.
-func weigh(in []sample, ex, nfam int) []sample {
+func weigh(in []sample, ex, nfam int, benignShare float64) []sample {
 	out := make([]sample, 0, len(in))
 	famN := make([]int, nfam)
 	nb := 0
@@ -297,10 +309,10 @@ func weigh(in []sample, ex, nfam int) []sample {
 	}
 	for i := range out {
 		if out[i].fam < 0 {
-			out[i].w = 0.5 / float64(nb)
+			out[i].w = benignShare / float64(nb)
 		} else {
 			f := out[i].fam
-			out[i].w = 0.5 * share[f] / tot / float64(famN[f])
+			out[i].w = (1 - benignShare) * share[f] / tot / float64(famN[f])
 		}
 	}
 	return out
@@ -338,138 +350,6 @@ func tldPrior(s []sample) (map[string]float32, float32) {
 		out[k] = float32(r)
 	}
 	return out, 0
-}
-
-func dot(w [numFeatures]float64, b float64, f *[numFeatures]float64) float64 {
-	z := b
-	for i := range f {
-		z += w[i] * f[i]
-	}
-	return z
-}
-
-// logistic fits weighted L2 logistic regression by Newton's method on
-// standardised features and returns weights on the raw features.
-func logistic(s []sample, lambda float64) ([numFeatures]float64, float64) {
-	const d = numFeatures + 1
-	var mean, sd [numFeatures]float64
-	tw := 0.0
-	for _, x := range s {
-		tw += x.w
-		for j := range mean {
-			mean[j] += x.w * x.f[j]
-		}
-	}
-	for j := range mean {
-		mean[j] /= tw
-	}
-	for _, x := range s {
-		for j := range sd {
-			dd := x.f[j] - mean[j]
-			sd[j] += x.w * dd * dd
-		}
-	}
-	for j := range sd {
-		sd[j] = math.Sqrt(sd[j] / tw)
-		if sd[j] < 1e-9 {
-			sd[j] = 1
-		}
-	}
-	xs := make([][d]float64, len(s))
-	ys := make([]float64, len(s))
-	for i, x := range s {
-		for j := range numFeatures {
-			xs[i][j] = (x.f[j] - mean[j]) / sd[j]
-		}
-		xs[i][numFeatures] = 1
-		if x.fam >= 0 {
-			ys[i] = 1
-		}
-	}
-	var beta [d]float64
-	for iter := 0; iter < 30; iter++ {
-		var g [d]float64
-		var h [d][d]float64
-		for i := range xs {
-			z := 0.0
-			for j := range d {
-				z += beta[j] * xs[i][j]
-			}
-			p := sigmoid(z)
-			wi := s[i].w
-			r := wi * (p - ys[i])
-			q := wi * p * (1 - p)
-			for j := range d {
-				g[j] += r * xs[i][j]
-				qx := q * xs[i][j]
-				for k := j; k < d; k++ {
-					h[j][k] += qx * xs[i][k]
-				}
-			}
-		}
-		for j := range d {
-			for k := 0; k < j; k++ {
-				h[j][k] = h[k][j]
-			}
-			if j < numFeatures {
-				g[j] += lambda * beta[j]
-				h[j][j] += lambda
-			}
-			h[j][j] += 1e-12
-		}
-		step := solve(h, g)
-		maxStep := 0.0
-		for j := range d {
-			beta[j] -= step[j]
-			maxStep = math.Max(maxStep, math.Abs(step[j]))
-		}
-		if maxStep < 1e-8 {
-			break
-		}
-	}
-	var w [numFeatures]float64
-	b := beta[numFeatures]
-	for j := range w {
-		w[j] = beta[j] / sd[j]
-		b -= beta[j] * mean[j] / sd[j]
-	}
-	return w, b
-}
-
-// solve solves h x = g by Gaussian elimination with partial pivoting.
-func solve(h [numFeatures + 1][numFeatures + 1]float64, g [numFeatures + 1]float64) [numFeatures + 1]float64 {
-	const d = numFeatures + 1
-	for c := 0; c < d; c++ {
-		p := c
-		for r := c + 1; r < d; r++ {
-			if math.Abs(h[r][c]) > math.Abs(h[p][c]) {
-				p = r
-			}
-		}
-		h[c], h[p] = h[p], h[c]
-		g[c], g[p] = g[p], g[c]
-		if h[c][c] == 0 {
-			continue
-		}
-		for r := c + 1; r < d; r++ {
-			f := h[r][c] / h[c][c]
-			for k := c; k < d; k++ {
-				h[r][k] -= f * h[c][k]
-			}
-			g[r] -= f * g[c]
-		}
-	}
-	var x [d]float64
-	for c := d - 1; c >= 0; c-- {
-		v := g[c]
-		for k := c + 1; k < d; k++ {
-			v -= h[c][k] * x[k]
-		}
-		if h[c][c] != 0 {
-			x[c] = v / h[c][c]
-		}
-	}
-	return x
 }
 
 // platt fits P = sigmoid(a z + b) on the weighted calibration set (each

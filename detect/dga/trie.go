@@ -10,8 +10,12 @@ import (
 // mask say which letters have a child, bit 31 that the path to i is a word;
 // the children of i are stored contiguously, in letter order, from first.
 type trie struct {
-	mask  []uint32
-	first []uint32
+	nodes []tnode
+}
+
+// tnode keeps a node's mask and first child together: one cache line.
+type tnode struct {
+	mask, first uint32
 }
 
 const wordBit = 1 << 31
@@ -26,7 +30,7 @@ func newTrie(words []string) *trie {
 	}
 	sort.Strings(ws)
 	ws = dedupSorted(ws)
-	t := &trie{mask: make([]uint32, 1, len(ws)*3), first: make([]uint32, 1, len(ws)*3)}
+	t := &trie{nodes: make([]tnode, 1, len(ws)*3)}
 	t.fill(0, ws, 0)
 	return t
 }
@@ -50,53 +54,56 @@ func dedupSorted(ws []string) []string {
 	return out
 }
 
-// fill sets node n for ws, all sharing their first depth bytes, sorted.
+// fill lays the trie out breadth first from node n (ws sorted, sharing
+// their first depth bytes): the short prefixes every walk starts with sit
+// together at the front, in cache.
 func (t *trie) fill(n uint32, ws []string, depth int) {
-	if len(ws) > 0 && len(ws[0]) == depth {
-		t.mask[n] |= wordBit
-		ws = ws[1:]
+	type item struct {
+		n     uint32
+		ws    []string
+		depth int
 	}
-	// group by the letter at depth
-	type group struct {
-		c      byte
-		lo, hi int
-	}
-	var groups []group
-	for i := 0; i < len(ws); {
-		c := ws[i][depth]
-		j := i + 1
-		for j < len(ws) && ws[j][depth] == c {
-			j++
+	queue := []item{{n, ws, depth}}
+	for len(queue) > 0 {
+		it := queue[0]
+		queue = queue[1:]
+		ws := it.ws
+		if len(ws) > 0 && len(ws[0]) == it.depth {
+			t.nodes[it.n].mask |= wordBit
+			ws = ws[1:]
 		}
-		groups = append(groups, group{c, i, j})
-		i = j
-	}
-	if len(groups) == 0 {
-		return
-	}
-	base := uint32(len(t.mask))
-	t.first[n] = base
-	for _, g := range groups {
-		t.mask[n] |= 1 << (g.c - 'a')
-		t.mask = append(t.mask, 0)
-		t.first = append(t.first, 0)
-	}
-	for k, g := range groups {
-		t.fill(base+uint32(k), ws[g.lo:g.hi], depth+1)
+		if len(ws) == 0 {
+			continue
+		}
+		base := uint32(len(t.nodes))
+		t.nodes[it.n].first = base
+		k := uint32(0)
+		for i := 0; i < len(ws); {
+			c := ws[i][it.depth]
+			j := i + 1
+			for j < len(ws) && ws[j][it.depth] == c {
+				j++
+			}
+			t.nodes[it.n].mask |= 1 << (c - 'a')
+			t.nodes = append(t.nodes, tnode{})
+			queue = append(queue, item{base + k, ws[i:j], it.depth + 1})
+			k++
+			i = j
+		}
 	}
 }
 
 // child returns the child of n for letter c (0-25) and whether it exists.
 func (t *trie) child(n uint32, c byte) (uint32, bool) {
-	m := t.mask[n]
+	nd := t.nodes[n]
 	bit := uint32(1) << c
-	if m&bit == 0 {
+	if nd.mask&bit == 0 {
 		return 0, false
 	}
-	return t.first[n] + uint32(bits.OnesCount32(m&(bit-1))), true
+	return nd.first + uint32(bits.OnesCount32(nd.mask&(bit-1))), true
 }
 
-func (t *trie) isWord(n uint32) bool { return t.mask[n]&wordBit != 0 }
+func (t *trie) isWord(n uint32) bool { return t.nodes[n].mask&wordBit != 0 }
 
 // contains reports whether w is a word (for tests).
 func (t *trie) contains(w string) bool {

@@ -65,6 +65,8 @@ func run(out io.Writer) int {
 	trees := flag.Int("trees", 0, "boosted trees (0: the trainer's default)")
 	rate := flag.Float64("rate", 0, "learning rate (0: the trainer's default)")
 	noSynth := flag.Bool("no-synthetic", false, "train without the synthetic families")
+	benignShare := flag.Float64("benign-share", 0, "benign share of the tree-fitting weight (0: the trainer's default)")
+	minWordAUC := flag.Float64("min-lofo-wordlist-auc", 0, "smoke floor: LOFO macro AUC, wordlist families")
 	flag.Parse()
 	if *shared == "" {
 		d, err := dgadata.SharedDir()
@@ -80,7 +82,7 @@ func run(out io.Writer) int {
 		fmt.Fprintln(os.Stderr, "eval:", err)
 		return 1
 	}
-	opts := dga.TrainOptions{Version: "eval", Trees: *trees, Rate: *rate, NoSynthetic: *noSynth}
+	opts := dga.TrainOptions{Version: "eval", Trees: *trees, Rate: *rate, NoSynthetic: *noSynth, BenignShare: *benignShare}
 	if !*full {
 		opts.MaxPerFamily = 1500
 		opts.BenignEvery = 2
@@ -180,6 +182,10 @@ func run(out io.Writer) int {
 	}
 	if *minWord > 0 && average(wl).tpr3 < *minWord {
 		fmt.Fprintf(out, "FAIL: LOFO macro TPR@1e-3 wordlist %.4f below the floor %.4f\n", average(wl).tpr3, *minWord)
+		fail = true
+	}
+	if *minWordAUC > 0 && average(wl).auc < *minWordAUC {
+		fmt.Fprintf(out, "FAIL: LOFO macro AUC wordlist %.4f below the floor %.4f\n", average(wl).auc, *minWordAUC)
 		fail = true
 	}
 	fmt.Fprintf(out, "\n(eval took %s)\n", time.Since(start).Round(time.Second))

@@ -14,9 +14,6 @@ import (
 	"github.com/fluxhunt/fluxhunt/detect/dga/internal/dgadata"
 )
 
-// Version of the model this trainer writes; bump when the training changes.
-const Version = "dga-2026.11.1"
-
 func main() {
 	os.Exit(run())
 }
@@ -25,7 +22,7 @@ func run() int {
 	shared := flag.String("shared", "", "the shared directory (default $FLUXHUNT_SHARED or ../shared)")
 	words := flag.String("words", dgadata.DefaultWords, "word list (Debian wamerican)")
 	out := flag.String("out", "", "output file (default detect/dga/data/model.json.gz in the repository)")
-	version := flag.String("version", Version, "model version")
+	version := flag.String("version", dga.TrainVersion, "model version")
 	flag.Parse()
 	if *shared == "" {
 		d, err := dgadata.SharedDir()
