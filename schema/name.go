@@ -183,13 +183,21 @@ func canonical(s string) (ascii, uni string, err error) {
 // suffixes returns the longest public suffix over the whole list, whether it
 // is private, and the ICANN suffix.
 func suffixes(name string) (suffix string, private bool, icann string) {
-	suffix, isICANN := publicsuffix.PublicSuffix(name)
+	return SplitSuffixes(name, publicsuffix.PublicSuffix)
+}
+
+// SplitSuffixes derives, with a public-suffix lookup ps (x/net's
+// publicsuffix.PublicSuffix or a copy of the same list), the longest public
+// suffix of name over the whole list, whether it is a private (platform)
+// suffix, and the ICANN suffix under it.
+func SplitSuffixes(name string, ps func(string) (string, bool)) (suffix string, private bool, icann string) {
+	suffix, isICANN := ps(name)
 	if isICANN {
 		return suffix, false, suffix
 	}
 	// A private suffix (or an unknown TLD, which the list reports as not
 	// ICANN with the last label as suffix).
-	if !strings.Contains(suffix, ".") {
+	if strings.IndexByte(suffix, '.') < 0 {
 		return suffix, false, suffix
 	}
 	private = true
@@ -200,11 +208,11 @@ func suffixes(name string) (suffix string, private bool, icann string) {
 			return suffix, private, s
 		}
 		s = s[i+1:]
-		ps, ok := publicsuffix.PublicSuffix(s)
-		if ok || !strings.Contains(ps, ".") {
-			return suffix, private, ps
+		p, ok := ps(s)
+		if ok || strings.IndexByte(p, '.') < 0 {
+			return suffix, private, p
 		}
-		s = ps
+		s = p
 	}
 }
 

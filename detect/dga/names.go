@@ -156,31 +156,9 @@ func split(ascii string) (p parsed, skip string) {
 	return p, ""
 }
 
-// suffixes mirrors schema's: the longest public suffix over the whole list,
-// whether it is private, and the ICANN suffix.
+// suffixes is schema's suffix split over the embedded list.
 func suffixes(name string) (suffix string, private bool, icann string) {
-	psl := embeddedPSL()
-	suffix, isICANN := psl.publicSuffix(name)
-	if isICANN {
-		return suffix, false, suffix
-	}
-	if strings.IndexByte(suffix, '.') < 0 {
-		return suffix, false, suffix
-	}
-	private = true
-	s := suffix
-	for {
-		i := strings.IndexByte(s, '.')
-		if i < 0 {
-			return suffix, private, s
-		}
-		s = s[i+1:]
-		ps, ok := psl.publicSuffix(s)
-		if ok || strings.IndexByte(ps, '.') < 0 {
-			return suffix, private, ps
-		}
-		s = ps
-	}
+	return schema.SplitSuffixes(name, embeddedPSL().publicSuffix)
 }
 
 // fromSchema converts an already-normalised name.
