@@ -92,6 +92,22 @@ func (l lookback) LookbackFlows(ctx context.Context, addrs []netip.Addr, earlies
 	return rows, err
 }
 
+func (l lookback) LookbackAnswers(ctx context.Context, domain string, earliest, latest time.Time) (map[string][]string, error) {
+	q := search.Query{
+		Search:       fmt.Sprintf("search `fluxhunt_dns_source` query=%q | stats values(answer) as answer by src", domain),
+		EarliestTime: earliest, LatestTime: latest,
+	}
+	out := map[string][]string{}
+	_, err := l.c.Search(ctx, q, func(f schema.Fields) error {
+		src, ok := f.Get("src")
+		if ok && len(out) < 10000 {
+			out[src] = append(out[src], f["answer"]...)
+		}
+		return nil
+	})
+	return out, err
+}
+
 // consumer hands poll windows to the pipeline.
 type consumer struct{ d *Daemon }
 

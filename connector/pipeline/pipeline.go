@@ -57,6 +57,10 @@ type ProbeQueue interface {
 // FlowLookback finds flows to addresses in the past (a pushed-down search
 // in Splunk), for contacts made before a domain was classified.
 type FlowLookback interface {
+	// LookbackAnswers finds which hosts resolved domain, to which
+	// addresses (host -> answers).
+	LookbackAnswers(ctx context.Context, domain string, earliest, latest time.Time) (map[string][]string, error)
+	// LookbackFlows finds flows to the addresses.
 	LookbackFlows(ctx context.Context, addrs []netip.Addr, earliest, latest time.Time) ([]schema.FlowRow, error)
 }
 
@@ -453,10 +457,33 @@ func (p *Pipeline) FastFlux(ctx context.Context, det schema.Detection, addrs []n
 	if err == nil && !p.cfg.SaveInCommit {
 		err = p.Flush()
 	}
-	if err != nil || !isNew || p.deps.Lookback == nil || len(all) == 0 {
+	if err != nil || !isNew || p.deps.Lookback == nil {
 		return err
 	}
-	rows, lerr := p.deps.Lookback.LookbackFlows(ctx, all, at.Add(-p.cfg.Lookback), at)
+	earliest := at.Add(-p.cfg.Lookback)
+	// Who resolved the domain before it was known, to what: their answers
+	// join the domain's addresses, and each host's own lookups attribute
+	// its flows.
+	answers, lerr := p.deps.Lookback.LookbackAnswers(ctx, det.Domain, earliest, at)
+	if lerr != nil {
+		p.m.errors.WithLabelValues("lookback").Inc()
+		p.log.Warn("DNS look-back search failed", "domain", det.Domain, "err", lerr)
+	}
+	p.mu.Lock()
+	srcs := make([]string, 0, len(answers))
+	for src := range answers {
+		srcs = append(srcs, src)
+	}
+	sort.Strings(srcs)
+	for _, src := range srcs {
+		p.flux.NotePassive(src, det.Domain, answers[src], at)
+	}
+	all = append(p.flux.AddFlux(det.Domain, nil, at), p.flux.TakeFresh()...)
+	p.mu.Unlock()
+	if len(all) == 0 {
+		return nil
+	}
+	rows, lerr := p.deps.Lookback.LookbackFlows(ctx, all, earliest, at)
 	if lerr != nil {
 		p.m.errors.WithLabelValues("lookback").Inc()
 		p.log.Warn("flow look-back search failed", "domain", det.Domain, "err", lerr)

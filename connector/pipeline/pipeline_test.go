@@ -89,7 +89,14 @@ func (f *fakeProber) Submit(d, reason string, _ float64) bool {
 	return true
 }
 
-type fakeLookback struct{ rows []schema.FlowRow }
+type fakeLookback struct {
+	answers map[string][]string
+	rows    []schema.FlowRow
+}
+
+func (f *fakeLookback) LookbackAnswers(context.Context, string, time.Time, time.Time) (map[string][]string, error) {
+	return f.answers, nil
+}
 
 func (f *fakeLookback) LookbackFlows(_ context.Context, addrs []netip.Addr, _, _ time.Time) ([]schema.FlowRow, error) {
 	return f.rows, nil
@@ -115,7 +122,11 @@ func TestWindowsRestartAndFlux(t *testing.T) {
 	}
 	send := &fakeSender{}
 	prober := &fakeProber{}
-	look := &fakeLookback{rows: []schema.FlowRow{{Time: t0.Add(-time.Hour), Src: "10.9.9.9", Dest: "198.51.100.4", DestPort: 443, Transport: "tcp", Bytes: 4000, Count: 1}}}
+	// 10.9.9.9 resolved the domain (to an address never probed) before it
+	// was a candidate; the DNS look-back finds it, the flow look-back its
+	// traffic.
+	look := &fakeLookback{answers: map[string][]string{"10.9.9.9": {"198.51.100.44"}},
+		rows: []schema.FlowRow{{Time: t0.Add(-time.Hour), Src: "10.9.9.9", Dest: "198.51.100.44", DestPort: 443, Transport: "tcp", Bytes: 4000, Count: 1}}}
 	mk := func(st StateStore) *Pipeline {
 		p, err := New(Config{Instance: "fh-test", Index: "fluxhunt"}, Deps{Sender: send, Hosts: &countHosts{}, Prober: prober, Lookback: look, State: st,
 			Candidate: func(r schema.DNSRow) (string, bool) {
