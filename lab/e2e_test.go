@@ -153,6 +153,8 @@ func TestEndToEndKillRestart(t *testing.T) {
 		cp, ok1 := metric(admin, "fluxhunt_poll_checkpoint_seconds")
 		q, ok2 := metric(admin, "fluxhunt_probe_queue_length")
 		a, ok3 := metric(admin, "fluxhunt_probe_active_domains")
+		r, _ := metric(admin, "fluxhunt_pipeline_pending_probe_results")
+		a += r
 		if ok1 && ok2 && ok3 && env.Idle(time.Unix(int64(cp), 0), int(q), int(a)) {
 			idle++
 		} else {

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -75,6 +76,7 @@ type Daemon struct {
 	start time.Time
 
 	results chan prober.Result
+	busy    atomic.Int32 // a prober result is being handled
 
 	mu          sync.Mutex
 	fileAllow   string // allowlist_file text
@@ -192,6 +194,11 @@ func (d *Daemon) build() error {
 	if err != nil {
 		return fmt.Errorf("daemon: poller: %w", err)
 	}
+	if err := reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "fluxhunt_pipeline_pending_probe_results",
+		Help: "Prober results waiting for the pipeline (probe events, fast-flux verdicts and their look-backs)."},
+		func() float64 { return float64(d.pendingResults()) })); err != nil {
+		return fmt.Errorf("daemon: register metrics: %w", err)
+	}
 	d.admin = adminhttp.New(cfg.Listen, reg, d.healthStatus, log.With("part", "admin"))
 	return nil
 }
@@ -283,26 +290,32 @@ func (d *Daemon) Close() error { return d.db.Close() }
 // detections.
 func (d *Daemon) handleResults(ctx context.Context) {
 	for r := range d.results {
-		now := d.o.Now()
-		if err := d.pl.Probe(ctx, r.Event, now); err != nil && ctx.Err() == nil {
-			d.log.Warn("spooling probe event failed", "domain", r.Domain.ASCII, "err", err)
-		}
-		if !r.Final || r.Detection == nil {
-			continue
-		}
-		var addrs []netip.Addr
-		seen := map[netip.Addr]bool{}
-		for _, o := range r.Rounds {
-			for _, a := range o.Answers {
-				if !seen[a.Addr] {
-					seen[a.Addr] = true
-					addrs = append(addrs, a.Addr)
-				}
+		d.busy.Store(1)
+		d.handleResult(ctx, r)
+		d.busy.Store(0)
+	}
+}
+
+func (d *Daemon) handleResult(ctx context.Context, r prober.Result) {
+	now := d.o.Now()
+	if err := d.pl.Probe(ctx, r.Event, now); err != nil && ctx.Err() == nil {
+		d.log.Warn("spooling probe event failed", "domain", r.Domain.ASCII, "err", err)
+	}
+	if !r.Final || r.Detection == nil {
+		return
+	}
+	var addrs []netip.Addr
+	seen := map[netip.Addr]bool{}
+	for _, o := range r.Rounds {
+		for _, a := range o.Answers {
+			if !seen[a.Addr] {
+				seen[a.Addr] = true
+				addrs = append(addrs, a.Addr)
 			}
 		}
-		if err := d.pl.FastFlux(ctx, *r.Detection, addrs, now); err != nil && ctx.Err() == nil {
-			d.log.Warn("fast-flux detection not spooled", "domain", r.Domain.ASCII, "err", err)
-		}
+	}
+	if err := d.pl.FastFlux(ctx, *r.Detection, addrs, now); err != nil && ctx.Err() == nil {
+		d.log.Warn("fast-flux detection not spooled", "domain", r.Domain.ASCII, "err", err)
 	}
 }
 
@@ -495,12 +508,15 @@ func sumMetric(g prometheus.Gatherer, name string) float64 {
 }
 
 // Progress says how far the daemon got: the poll checkpoint (zero before
-// the first window) and the probe work pending.
+// the first window) and the probe work pending (queued; in progress, with
+// results not yet handled).
 func (d *Daemon) Progress() (checkpoint time.Time, probesQueued, probesActive int) {
 	cp, _, _ := d.pol.Checkpoint()
 	q, a := d.pr.Pending()
-	return cp, q, a
+	return cp, q, a + d.pendingResults()
 }
+
+func (d *Daemon) pendingResults() int { return len(d.results) + int(d.busy.Load()) }
 
 func (d *Daemon) lookback() pipeline.FlowLookback {
 	if d.cfg.Detect.FlowLookback <= 0 || !d.cfg.Poll.Flows {

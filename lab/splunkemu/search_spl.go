@@ -271,10 +271,30 @@ func (a *searchAPI) cmdSearch(terms []string, b splBounds) (*splResult, error) {
 			case "host":
 				have = e.Host
 			default:
-				continue // checked on the row below
+				// Checked on the row below; events loaded under a macro
+				// have flat fields, so a miss is decided here without
+				// building the row.
+				if e.Macro != "" && !fieldMatches(e.Fields[k], v) {
+					return false
+				}
+				continue
 			}
 			if !wildMatch(v, have) {
 				return false
+			}
+		}
+		if e.Macro != "" {
+			for _, g := range groups {
+				any := false
+				for _, a := range g {
+					if fieldMatches(e.Fields[a.k], a.v) {
+						any = true
+						break
+					}
+				}
+				if !any {
+					return false
+				}
 			}
 		}
 		return true
@@ -342,6 +362,22 @@ func (a *searchAPI) cmdSearch(terms []string, b splBounds) (*splResult, error) {
 	}
 	res.cols = eventCols(seen)
 	return res, nil
+}
+
+// fieldMatches reports whether a flat field value (string or []string)
+// matches a search term's value; a missing field does not.
+func fieldMatches(v any, pattern string) bool {
+	switch x := v.(type) {
+	case string:
+		return wildMatch(pattern, x)
+	case []string:
+		for _, s := range x {
+			if wildMatch(pattern, s) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func inBounds(e *Event, b splBounds) bool {
