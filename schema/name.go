@@ -220,11 +220,10 @@ func plusOne(name, suffix string) string {
 	if len(name) <= len(suffix) {
 		return ""
 	}
+	// name ends with "." + suffix: the answer is the label before it and
+	// the suffix, a substring of name (no allocation).
 	rest := name[:len(name)-len(suffix)-1]
-	if i := strings.LastIndexByte(rest, '.'); i >= 0 {
-		rest = rest[i+1:]
-	}
-	return rest + "." + suffix
+	return name[strings.LastIndexByte(rest, '.')+1:]
 }
 
 // EscapeDisplay returns s with control bytes (tabs included) and invalid

@@ -50,6 +50,16 @@ var rcodeNames = map[string]RCode{
 // Domain", ServFail, Refused...), Zeek names (NOERROR, NXDOMAIN) or numbers.
 func ParseRCode(s string) (RCode, error) {
 	s = strings.TrimSpace(s)
+	switch s { // the common spellings, without lower-casing
+	case "NoError", "NOERROR", "0", "No Error":
+		return RCodeNoError, nil
+	case "NXDomain", "NXDOMAIN", "3", "Non-Existent Domain":
+		return RCodeNXDomain, nil
+	case "ServFail", "SERVFAIL", "2":
+		return RCodeServFail, nil
+	case "Refused", "REFUSED", "5":
+		return RCodeRefused, nil
+	}
 	if n, err := strconv.Atoi(s); err == nil && n >= 0 && n <= 4095 {
 		return RCode(n), nil
 	}
@@ -205,6 +215,9 @@ func ParseDNSRow(f Fields) (DNSRow, error) {
 	}
 	if r.ReplyCode, err = ParseRCode(rc); err != nil {
 		return r, &RowError{Field: "reply_code", Reason: err.Error()}
+	}
+	if vals := f["answer"]; len(vals) > 0 {
+		r.Answers = make([]string, 0, len(vals))
 	}
 	for _, a := range f["answer"] {
 		a = strings.TrimSpace(a)
