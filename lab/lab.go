@@ -439,15 +439,19 @@ func (t *table) print(st *splunkemu.Store) {
 		if dom == "" {
 			dom = "-"
 		}
-		if len(dom) > 30 {
-			dom = dom[:27] + "..."
-		}
-		reasons := strings.Join(d.Reasons, "; ")
-		if len(reasons) > 90 {
-			reasons = reasons[:87] + "..."
-		}
+		dom = clip(dom, 30)
+		reasons := clip(strings.Join(d.Reasons, "; "), 90)
 		fmt.Fprintf(t.w, "%-15s %-3d %-15s %-30s %-9s %s\n", d.DetectionType, d.Revision, host, dom, d.Severity, reasons)
 	}
+}
+
+// clip shortens s to at most n runes, marking the cut with "...".
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-3]) + "..."
 }
 
 // Summarise compares the detections in the emulator with the ground truth.

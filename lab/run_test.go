@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // TestRunDemo runs the demo path (`fluxhunt lab`) in-process: banner,
@@ -42,5 +43,19 @@ func TestRunDemo(t *testing.T) {
 	}
 	if sum.ContactsFound < sum.ContactHosts*9/10 {
 		t.Errorf("flux contacts found %d of %d", sum.ContactsFound, sum.ContactHosts)
+	}
+}
+
+func TestClipKeepsUTF8(t *testing.T) {
+	for n := 4; n < 25; n++ {
+		if got := clip("baseline 0.0 ± 0.1 and more text", n); !utf8.ValidString(got) || len([]rune(got)) != n {
+			t.Fatalf("clip(%d) = %q", n, got)
+		}
+	}
+	if got := clip("baseline 0.0 ± 0.1", 16); got != "baseline 0.0 ..." && got != "baseline 0.0 ±..." {
+		t.Errorf("clip = %q", got)
+	}
+	if clip("short", 10) != "short" {
+		t.Error("clip changed a short string")
 	}
 }
