@@ -157,6 +157,14 @@ func canonical(s string) (ascii, uni string, err error) {
 		if err != nil {
 			return "", "", bad(s, "invalid IDN: "+err.Error())
 		}
+		// The IDNA mapping (NFKC, non-strict for '_') can turn a code point
+		// into a character no DNS name may carry, such as U+00A0 into a
+		// space: check the result as strictly as plain ASCII input.
+		for i := 0; i < len(a); i++ {
+			if c := a[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+				return "", "", bad(s, fmt.Sprintf("invalid IDN: maps to invalid character %q (want letters, digits, '-', '_' or '.')", c))
+			}
+		}
 		ascii, uni = a, u
 	} else {
 		ascii, uni = s, s

@@ -55,6 +55,8 @@ func TestNormalizeName(t *testing.T) {
 		{in: strings.Repeat("abcdefghi.", 26) + "com", err: "over the 253-byte limit"},
 		{in: "a\xffb.com", err: "invalid UTF-8"},
 		{in: "xn--zz.com", err: "invalid IDN"},
+		// found by FuzzNormalizeName: U+00A0 maps to a space under IDNA
+		{in: "a\u00a0b.com", err: "maps to invalid character ' '"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
