@@ -14,6 +14,9 @@ func (f *Fields) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return err
 	}
+	if raw == nil {
+		return nil // JSON null: no-op, as encoding/json does for maps
+	}
 	out := make(Fields, len(raw))
 	for k, v := range raw {
 		vals, err := jsonValues(v)

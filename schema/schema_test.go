@@ -238,3 +238,17 @@ func TestProbeAndHealthGolden(t *testing.T) {
 	got, _ = json.Marshal(e)
 	golden(t, "envelope.json", append(got, '\n'))
 }
+
+func TestFieldsUnmarshalNull(t *testing.T) {
+	f := Fields{"a": {"1"}}
+	if err := json.Unmarshal([]byte("null"), &f); err != nil || len(f) != 1 || f["a"][0] != "1" {
+		t.Fatalf("null must leave Fields unchanged: %v %v", f, err)
+	}
+	var g Fields
+	if err := json.Unmarshal([]byte(" null "), &g); err != nil || g != nil {
+		t.Fatalf("null into a nil Fields: %v %v", g, err)
+	}
+	if err := json.Unmarshal([]byte("{}"), &g); err != nil || g == nil || len(g) != 0 {
+		t.Fatalf("{} must give an empty, non-nil Fields: %#v %v", g, err)
+	}
+}
