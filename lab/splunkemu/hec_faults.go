@@ -16,8 +16,10 @@ type HECFaults struct {
 	LatencyEvery int
 	Latency      time.Duration
 	// ResetBeforeEvery drops the connection of every n-th request before
-	// reading it (nothing stored); ResetAfterEvery drops it after the events
-	// were stored (the sender cannot know: it resends, a duplicate).
+	// reading it (nothing stored); ResetAfterEvery drops the n-th event
+	// request (ack polls not counted, so the fault fires however a sender
+	// interleaves its polls) after its events were stored (the sender cannot
+	// know: it resends, a duplicate).
 	ResetBeforeEvery int
 	ResetAfterEvery  int
 	// LoseAckEvery: every n-th acknowledged request's ackId never turns true.
@@ -114,7 +116,7 @@ func (a *hecAPI) faultAction(event bool) hecAction {
 		act.retryAfter = f.RetryAfter
 		return act
 	}
-	if f.ResetAfterEvery > 0 && st.n%int64(f.ResetAfterEvery) == 0 {
+	if f.ResetAfterEvery > 0 && st.events%int64(f.ResetAfterEvery) == 0 {
 		act.resetAfter = true
 	}
 	if f.LoseAckEvery > 0 {
