@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export FLUXHUNT_SHARED="${FLUXHUNT_SHARED:-$(cd .. && pwd)/shared}"
 timeout 600 go run ./detect/dga/cmd/eval \
-  -min-auc 0.985 \
-  -min-lofo-arith 0.78 \
-  -min-lofo-wordlist 0.01 \
-  -min-lofo-wordlist-auc 0.80
+  -min-auc 0.988 \
+  -min-lofo-arith 0.80 \
+  -min-lofo-wordlist 0.015 \
+  -min-lofo-wordlist-auc 0.82

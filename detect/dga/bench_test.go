@@ -55,7 +55,7 @@ func BenchmarkFeatures(b *testing.B) {
 	defer runtime.UnlockOSThread()
 	c0 := threadCPU()
 	for i := 0; b.Loop(); i++ {
-		m.features("xjkqzvbnmwqtrp", "biz", &f)
+		m.features("xjkqzvbnmwqtrp", "biz", false, &f)
 	}
 	b.ReportMetric(float64((threadCPU()-c0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 }
@@ -73,7 +73,7 @@ func BenchmarkParse(b *testing.B) {
 func BenchmarkForest(b *testing.B) {
 	m := Default()
 	var f [numFeatures]float64
-	m.features("xjkqzvbnmwqtrp", "biz", &f)
+	m.features("xjkqzvbnmwqtrp", "biz", false, &f)
 	var z float64
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()

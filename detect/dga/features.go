@@ -59,6 +59,9 @@ const (
 	fLL4
 	fMinLL4
 	fInflected
+	fDDNS
+	fTLDInternal
+	fTLDUnknown
 	numFeatures
 )
 
@@ -71,6 +74,7 @@ var FeatureNames = [numFeatures]string{
 	"short", "long", "uncovered_letters", "digits_only_at_end", "ll_web_minus_english",
 	"word_benign_freq_mean", "word_benign_freq_min",
 	"ll4_web", "min_ll4_web", "inflected_words",
+	"dynamic_dns", "tld_internal", "tld_unknown",
 }
 
 // xlogx[c] = c*ln(c), for entropy without calling math.Log per symbol.
@@ -93,12 +97,31 @@ var lnTab = func() (t [maxLbl + 2]float64) {
 type tables struct {
 	llWeb     []float32 // log P(c | a b) on benign names, index (a*nSym+b)*nSym+c
 	llEnglish []float32 // the same on dictionary words
+	tri       []triLL   // llWeb and llEnglish side by side (pack): one cache line per trigram
 	seen      []uint64  // bitset: trigram seen in benign names
 	quad      []uint8   // -log P(d | a b c) on benign names / quadQ, index ((a*nSym+b)*nSym+c)*nSym+d
 	words     *trie
-	wfreq     []float32 // per trie node: log(1 + times the word appears in benign names)
-	tld       map[string]float32
+	wfreq     []float32          // per trie node: log(1 + times the word appears in benign names)
+	tld       map[string]tldInfo // by ICANN suffix
 	tldOther  float32
+}
+
+// tldInfo is what the features know of an ICANN suffix: its prior and the
+// class of its top-level label (cached so that scoring looks up one map).
+type tldInfo struct {
+	prior float32
+	class uint8
+}
+
+// triLL is one trigram's log-probabilities.
+type triLL struct{ web, eng float32 }
+
+// pack builds tri from llWeb and llEnglish.
+func (t *tables) pack() {
+	t.tri = make([]triLL, len(t.llWeb))
+	for k := range t.tri {
+		t.tri[k] = triLL{t.llWeb[k], t.llEnglish[k]}
+	}
 }
 
 // segment finds the cover of label by dictionary words (>= minWord letters,
@@ -167,7 +190,7 @@ func (t *tables) segment(label string) (covered, nwords, longest, cover5 int, fs
 
 // features computes the feature vector of a site label (1-63 bytes of
 // a-z, 0-9, '-', '_') under the ICANN suffix icann. It does not allocate.
-func (t *tables) features(label, icann string, f *[numFeatures]float64) {
+func (t *tables) features(label, icann string, ddns bool, f *[numFeatures]float64) {
 	n := len(label)
 	var counts [nSym + 10]uint8 // symbols, with digits kept apart for entropy
 	letters, vowels, digits, hyphens := 0, 0, 0, 0
@@ -223,9 +246,10 @@ func (t *tables) features(label, icann string, f *[numFeatures]float64) {
 			prevClass = class
 		}
 		k := (a*nSym+b)*nSym + s
-		ll := float64(t.llWeb[k])
+		tl := t.tri[k]
+		ll := float64(tl.web)
 		sumLL += ll
-		sumLLE += float64(t.llEnglish[k])
+		sumLLE += float64(tl.eng)
 		if ll < minLL {
 			minLL = ll
 		}
@@ -296,11 +320,21 @@ func (t *tables) features(label, icann string, f *[numFeatures]float64) {
 		f[fAllWords] = 0
 	}
 	f[fUncovered] = float64(letters - covered)
-	tp, ok := t.tld[icann]
+	ti, ok := t.tld[icann]
 	if !ok {
-		tp = t.tldOther
+		ti = tldInfo{prior: t.tldOther, class: uint8(tldClass(icann))}
 	}
-	f[fTLD] = float64(tp)
+	f[fTLD] = float64(ti.prior)
+	f[fDDNS], f[fTLDInternal], f[fTLDUnknown] = 0, 0, 0
+	if ddns {
+		f[fDDNS] = 1
+	}
+	switch ti.class {
+	case tldInternal:
+		f[fTLDInternal] = 1
+	case tldUnknown:
+		f[fTLDUnknown] = 1
+	}
 	f[fShort], f[fLong] = 0, 0
 	if n <= 6 {
 		f[fShort] = 1

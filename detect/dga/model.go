@@ -114,9 +114,11 @@ func fromFile(f *File) (*Model, error) {
 		forest: forest{depth: f.Depth, base: f.Base, feat: f.Feat, thr: f.Thr, leaf: f.Leaf}}
 	m.forest.compile()
 	m.llWeb, m.llEnglish, m.seen, m.quad = f.LLWeb, f.LLEnglish, f.Seen, f.Quad
-	m.tld, m.tldOther = f.TLD, f.TLDOther
-	if m.tld == nil {
-		m.tld = map[string]float32{}
+	m.pack()
+	m.tldOther = f.TLDOther
+	m.tld = make(map[string]tldInfo, len(f.TLD))
+	for k, v := range f.TLD {
+		m.tld[k] = tldInfo{prior: v, class: uint8(tldClass(k))}
 	}
 	m.words = newTrie(strings.Split(f.Words, "\n"))
 	m.wfreq = wordFreqs(m.words, f.WordFreq)
@@ -136,7 +138,7 @@ func (f *File) Write(w io.Writer) error {
 	return zw.Close()
 }
 
-// Version is the model version, e.g. "dga-2026.11.1".
+// Version is the model version, e.g. "dga-2026.11.2".
 func (m *Model) Version() string { return m.version }
 
 // Threshold is the default decision threshold: the score that gives a false
@@ -180,7 +182,7 @@ func (m *Model) scoreParsed(p parsed) Result {
 		return Result{Score: 0, Reason: r}
 	}
 	var f [numFeatures]float64
-	m.features(p.siteLabel(), p.icann, &f)
+	m.features(p.siteLabel(), p.icann, p.ddns, &f)
 	z := m.forest.margin(&f)
 	s := sigmoid(m.plattA*z + m.plattB)
 	return Result{Score: s, Reason: m.reason(&f, s)}

@@ -24,6 +24,7 @@ type parsed struct {
 	suffix  string // longest public suffix, private entries included
 	icann   string // ICANN public suffix
 	private bool
+	ddns    bool // suffix is a dynamic-DNS provider's shared domain
 }
 
 // siteLabel is the label left of the suffix.
@@ -103,15 +104,15 @@ func fastCanonical(s string) (string, bool) {
 	}
 	lbl := 0
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '_':
+		switch canonClass[s[i]] {
+		case ccPlain:
 			lbl++
-		case c == '-':
+		case ccHyphen:
 			if i >= 3 && s[i-1] == '-' && s[i-2] == 'n' && s[i-3] == 'x' {
 				return "", false // IDN: the normaliser checks it
 			}
 			lbl++
-		case c == '.':
+		case ccDot:
 			if lbl == 0 {
 				return "", false
 			}
@@ -128,6 +129,25 @@ func fastCanonical(s string) (string, bool) {
 	}
 	return s, true
 }
+
+// Byte classes of fastCanonical.
+const (
+	ccOther = iota
+	ccPlain // a-z, 0-9, '_'
+	ccHyphen
+	ccDot
+)
+
+var canonClass = func() (t [256]uint8) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = ccPlain
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = ccPlain
+	}
+	t['_'], t['-'], t['.'] = ccPlain, ccHyphen, ccDot
+	return
+}()
 
 // invalidReason turns a normaliser error into a reason; it allocates, but
 // only for invalid input.
@@ -150,6 +170,7 @@ func split(ascii string) (p parsed, skip string) {
 		return p, reasonArpa
 	}
 	p.suffix, p.private, p.icann = suffixes(ascii)
+	markDDNS(&p)
 	if len(ascii) <= len(p.suffix) {
 		return p, reasonSuffixOnly
 	}
@@ -176,6 +197,7 @@ func fromSchema(n schema.Name) (p parsed, skip string) {
 		return parsed{ascii: n.ASCII}, reasonIP
 	}
 	p = parsed{ascii: n.ASCII, suffix: n.Suffix, icann: n.ICANNSuffix, private: n.Private}
+	markDDNS(&p)
 	if len(p.ascii) <= len(p.suffix) || !strings.HasSuffix(p.ascii, p.suffix) {
 		return p, reasonSuffixOnly
 	}

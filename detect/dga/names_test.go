@@ -44,10 +44,12 @@ func checkSplit(t *testing.T, name string) {
 	if got != ps || gotICANN != icann {
 		t.Errorf("%s: public suffix %q icann=%v, x/net says %q icann=%v", name, got, gotICANN, ps, icann)
 	}
-	if p.suffix != n.Suffix || p.icann != n.ICANNSuffix || p.private != n.Private {
-		t.Errorf("%s: split %q/%q/%v, schema %q/%q/%v", name, p.suffix, p.icann, p.private, n.Suffix, n.ICANNSuffix, n.Private)
+	// the schema's split, with dynamic-DNS domains made suffixes the same way
+	q, _ := fromSchema(n)
+	if p.suffix != q.suffix || p.icann != q.icann || p.private != q.private || p.ddns != q.ddns {
+		t.Errorf("%s: split %q/%q/%v/%v, schema %q/%q/%v/%v", name, p.suffix, p.icann, p.private, p.ddns, q.suffix, q.icann, q.private, q.ddns)
 	}
-	if skip == "" && p.siteLabel() != n.SiteLabel() {
+	if skip == "" && !q.ddns && p.siteLabel() != n.SiteLabel() {
 		t.Errorf("%s: site label %q, schema %q", name, p.siteLabel(), n.SiteLabel())
 	}
 }
@@ -68,7 +70,8 @@ func TestSplitMatchesSchemaShared(t *testing.T) {
 		if skip == reasonSingleLabel || skip == reasonArpa || looksIP(n.ASCII) {
 			continue
 		}
-		if p.suffix != n.Suffix || p.icann != n.ICANNSuffix || p.private != n.Private {
+		q, _ := fromSchema(n)
+		if p.suffix != q.suffix || p.icann != q.icann || p.private != q.private {
 			bad = append(bad, name+" ("+p.suffix+" vs "+n.Suffix+")")
 		}
 	}
@@ -112,6 +115,47 @@ func TestFastCanonical(t *testing.T) {
 		c, err := schema.CanonicalName(in)
 		if ok && (err != nil || c != fc) {
 			t.Errorf("fastCanonical(%q) = %q, normaliser %q, %v", in, fc, c, err)
+		}
+	}
+}
+
+func TestDynamicDNSAndTLDClass(t *testing.T) {
+	tests := []struct {
+		name, suffix, label string
+		ddns                bool
+		class               int
+	}{
+		{"x7fq2kd.dynserv.com", "dynserv.com", "x7fq2kd", true, tldKnown},
+		{"a.b.yi.org", "yi.org", "b", true, tldKnown},
+		{"abc.duckdns.org", "duckdns.org", "abc", true, tldKnown}, // on the PSL already
+		{"dynserv.com", "com", "dynserv", false, tldKnown},        // the provider itself
+		{"www.example.com", "com", "example", false, tldKnown},
+		{"fileserver.corp", "corp", "fileserver", false, tldInternal},
+		{"onhytoli.bazar", "bazar", "onhytoli", false, tldUnknown},
+		{"google.con", "con", "google", false, tldUnknown},
+	}
+	for _, tc := range tests {
+		p, skip := parseName(tc.name)
+		if skip != "" {
+			t.Fatalf("%s: skipped: %s", tc.name, skip)
+		}
+		if p.suffix != tc.suffix || p.siteLabel() != tc.label || p.ddns != tc.ddns {
+			t.Errorf("%s: suffix %q label %q ddns %v, want %q %q %v", tc.name, p.suffix, p.siteLabel(), p.ddns, tc.suffix, tc.label, tc.ddns)
+		}
+		if c := tldClass(p.icann); c != tc.class {
+			t.Errorf("%s: TLD class %d, want %d", tc.name, c, tc.class)
+		}
+		n, err := schema.NormalizeName(tc.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q, _ := fromSchema(n); q.suffix != p.suffix || q.ddns != p.ddns {
+			t.Errorf("%s: ScoreName path splits %q ddns %v, Score path %q %v", tc.name, q.suffix, q.ddns, p.suffix, p.ddns)
+		}
+		var f [numFeatures]float64
+		Default().features(p.siteLabel(), p.icann, p.ddns, &f)
+		if (f[fDDNS] == 1) != tc.ddns || (f[fTLDInternal] == 1) != (tc.class == tldInternal) || (f[fTLDUnknown] == 1) != (tc.class == tldUnknown) {
+			t.Errorf("%s: features ddns=%v internal=%v unknown=%v", tc.name, f[fDDNS], f[fTLDInternal], f[fTLDUnknown])
 		}
 	}
 }

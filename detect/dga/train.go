@@ -11,7 +11,7 @@ import (
 
 // TrainVersion is the version of the models this trainer writes; bump it
 // when training or its data change.
-const TrainVersion = "dga-2026.11.1"
+const TrainVersion = "dga-2026.11.2"
 
 // Corpus is the training material, already read into memory (training does
 // no I/O; ./cmd/train and ./cmd/eval read ../shared).
@@ -50,6 +50,14 @@ func BenignSplit(name string) int {
 	default:
 		return SplitTest
 	}
+}
+
+// foldOf is the cross-fitting fold of a name, independent of BenignSplit.
+func foldOf(name string, folds int) int {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	h.Write([]byte{0xf0})
+	return int(h.Sum64() % uint64(folds))
 }
 
 // dgaCalib says whether a DGA training name goes to calibration (20%).
@@ -94,6 +102,7 @@ type TrainOptions struct {
 	Rate         float64 // learning rate (0: the default)
 	NoSynthetic  bool    // leave out the synthetic families (synth.go)
 	BenignShare  float64 // benign share of the tree-fitting weight (0: 0.8)
+	Folds        int     // cross-fitting folds of the benign pool (0: 6)
 }
 
 // NewTrainer builds the n-gram tables and the features.
@@ -106,6 +115,9 @@ func NewTrainer(c *Corpus, o TrainOptions) (*Trainer, error) {
 	}
 	if o.BenignEvery <= 0 {
 		o.BenignEvery = 1
+	}
+	if o.Folds <= 1 {
+		o.Folds = 6
 	}
 	t := &Trainer{Version: o.Version, Meta: map[string]string{}, GBDT: defaultGBDT, BenignShare: 0.8}
 	if o.BenignShare > 0 {
@@ -129,9 +141,23 @@ func NewTrainer(c *Corpus, o TrainOptions) (*Trainer, error) {
 	t.words = strings.Join(words, "\n")
 	t.tab.words = newTrie(words)
 
-	// n-gram tables
-	var web, eng ngramCounts
-	var fitB, calB []parsed
+	var eng ngramCounts
+	for _, w := range words {
+		eng.add(w)
+	}
+	llEnglish := eng.logProbs()
+
+	// Cross-fitting. The n-gram and word tables are learnt from benign
+	// names, and a name's features must not come from tables that saw it.
+	// The benign pool for tables and fitting (the n-gram and fit splits) is
+	// cut into o.Folds folds; the features of a fitting name of fold k come
+	// from tables built on the other folds, so every pooled name both feeds
+	// the tables and teaches the trees. The model's own tables are built on
+	// the whole pool; calibration names (kept out of the pool) are featured
+	// with those, so Platt scaling and the threshold see exactly what
+	// scoring will see. DGA fitting names are spread over the folds the same
+	// way, so the trees compare like with like.
+	var pool, calB []parsed
 	for i, n := range c.Benign {
 		p, skip := parseName(n)
 		if skip != "" || trapReason(p) != "" {
@@ -139,37 +165,74 @@ func NewTrainer(c *Corpus, o TrainOptions) (*Trainer, error) {
 			continue
 		}
 		switch BenignSplit(p.ascii) {
-		case SplitNgram:
-			web.add(p.siteLabel())
-		case SplitFit:
-			if i%o.BenignEvery == 0 {
-				fitB = append(fitB, p)
-			}
+		case SplitNgram, SplitFit:
+			pool = append(pool, p)
 		case SplitCalib:
 			if i%o.BenignEvery == 0 {
 				calB = append(calB, p)
 			}
 		}
 	}
-	for _, w := range words {
-		eng.add(w)
+	build := func(skipFold int) (tables, map[string]uint32) {
+		var web ngramCounts
+		for _, p := range pool {
+			if skipFold < 0 || foldOf(p.ascii, o.Folds) != skipFold {
+				web.add(p.siteLabel())
+			}
+		}
+		tab := tables{words: t.tab.words, llEnglish: llEnglish}
+		wc := map[string]uint32{}
+		for _, lbl := range web.labels {
+			for _, w := range tab.words.segmentWords(lbl) {
+				wc[w]++
+			}
+		}
+		tab.wfreq = wordFreqs(tab.words, wc)
+		tab.llWeb = web.logProbs()
+		tab.seen = web.seenSet()
+		tab.quad = web.quadTable(tab.llWeb)
+		tab.pack()
+		tab.tld = map[string]tldInfo{}
+		return tab, wc
 	}
-	t.tab.wfreq = make([]float32, len(t.tab.words.nodes))
-	t.wcount = map[string]uint32{}
-	for _, lbl := range web.labels {
-		for _, w := range t.tab.words.segmentWords(lbl) {
-			t.wcount[w]++
+	t.tab, t.wcount = build(-1)
+	foldTab := make([]tables, o.Folds)
+	for k := range foldTab {
+		foldTab[k], _ = build(k)
+	}
+	fitSample := func(p parsed, fam int) sample {
+		s := sample{icann: p.icann, fam: fam}
+		tab := &foldTab[foldOf(p.ascii, o.Folds)]
+		tab.features(p.siteLabel(), p.icann, p.ddns, &s.f)
+		return s
+	}
+	nfit := 0
+	for i, p := range pool {
+		if i%o.BenignEvery == 0 {
+			t.fit = append(t.fit, fitSample(p, -1))
+			nfit++
 		}
 	}
-	t.tab.wfreq = wordFreqs(t.tab.words, t.wcount)
-	t.tab.llWeb = web.logProbs()
-	t.tab.llEnglish = eng.logProbs()
-	t.tab.seen = web.seenSet()
-	t.tab.quad = web.quadTable(t.tab.llWeb)
-	t.tab.tld = map[string]float32{}
-
-	for _, p := range fitB {
-		t.fit = append(t.fit, t.sample(p, -1))
+	if !o.NoSynthetic {
+		labels := make([]string, len(pool))
+		for i, p := range pool {
+			labels[i] = p.siteLabel()
+		}
+		for i, n := range benignAugment(labels) {
+			if n == "" || i%o.BenignEvery != 0 {
+				continue
+			}
+			a, skip := parseName(n)
+			if skip != "" {
+				continue
+			}
+			// featured with the tables of the fold of the name the label
+			// came from, which never saw it
+			s := sample{icann: a.icann, fam: -1}
+			foldTab[foldOf(pool[i].ascii, o.Folds)].features(a.siteLabel(), a.icann, a.ddns, &s.f)
+			t.fit = append(t.fit, s)
+			nfit++
+		}
 	}
 	for _, p := range calB {
 		t.calib = append(t.calib, t.sample(p, -1))
@@ -177,8 +240,10 @@ func NewTrainer(c *Corpus, o TrainOptions) (*Trainer, error) {
 	fams := append([]Family(nil), c.Families...)
 	if !o.NoSynthetic {
 		var sfx []string
-		for _, p := range fitB {
-			sfx = append(sfx, p.suffix)
+		for _, p := range pool {
+			if BenignSplit(p.ascii) == SplitFit {
+				sfx = append(sfx, p.suffix)
+			}
 		}
 		fams = append(fams, synthFamilies(words, sfx)...)
 	}
@@ -195,15 +260,16 @@ func NewTrainer(c *Corpus, o TrainOptions) (*Trainer, error) {
 				t.Dropped++
 				continue
 			}
-			s := t.sample(p, fi)
 			if dgaCalib(p.ascii) {
-				t.calib = append(t.calib, s)
+				t.calib = append(t.calib, t.sample(p, fi))
 			} else {
-				t.fit = append(t.fit, s)
+				t.fit = append(t.fit, fitSample(p, fi))
 			}
 		}
 	}
-	t.Meta["benign_fit"] = fmt.Sprint(len(fitB))
+	t.Meta["folds"] = fmt.Sprint(o.Folds)
+	t.Meta["benign_pool"] = fmt.Sprint(len(pool))
+	t.Meta["benign_fit"] = fmt.Sprint(nfit)
 	t.Meta["benign_calib"] = fmt.Sprint(len(calB))
 	t.Meta["families"] = strings.Join(t.famNames, ",")
 	t.Meta["words"] = fmt.Sprint(len(words))
@@ -221,7 +287,7 @@ func spread(names []string, k int) []string {
 
 func (t *Trainer) sample(p parsed, fam int) sample {
 	s := sample{icann: p.icann, fam: fam}
-	t.tab.features(p.siteLabel(), p.icann, &s.f)
+	t.tab.features(p.siteLabel(), p.icann, p.ddns, &s.f)
 	return s
 }
 

@@ -66,6 +66,7 @@ func run(out io.Writer) int {
 	rate := flag.Float64("rate", 0, "learning rate (0: the trainer's default)")
 	noSynth := flag.Bool("no-synthetic", false, "train without the synthetic families")
 	benignShare := flag.Float64("benign-share", 0, "benign share of the tree-fitting weight (0: the trainer's default)")
+	folds := flag.Int("folds", 0, "cross-fitting folds of the benign pool (0: the trainer's default)")
 	minWordAUC := flag.Float64("min-lofo-wordlist-auc", 0, "smoke floor: LOFO macro AUC, wordlist families")
 	flag.Parse()
 	if *shared == "" {
@@ -82,7 +83,7 @@ func run(out io.Writer) int {
 		fmt.Fprintln(os.Stderr, "eval:", err)
 		return 1
 	}
-	opts := dga.TrainOptions{Version: "eval", Trees: *trees, Rate: *rate, NoSynthetic: *noSynth, BenignShare: *benignShare}
+	opts := dga.TrainOptions{Version: "eval", Trees: *trees, Rate: *rate, NoSynthetic: *noSynth, BenignShare: *benignShare, Folds: *folds}
 	if !*full {
 		opts.MaxPerFamily = 1500
 		opts.BenignEvery = 2
