@@ -100,7 +100,7 @@ type TrainOptions struct {
 	BenignEvery  int     // use every k-th benign name of the fit/calib splits (0: 1), for smoke runs
 	Trees        int     // boosted trees (0: the default)
 	Rate         float64 // learning rate (0: the default)
-	NoSynthetic  bool    // leave out the synthetic families (synth.go)
+	NoSynthetic  bool    // leave out the synthetic families and the benign augmentation (synth.go)
 	BenignShare  float64 // benign share of the tree-fitting weight (0: 0.8)
 	Folds        int     // cross-fitting folds of the benign pool (0: 6)
 }
