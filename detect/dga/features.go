@@ -144,24 +144,35 @@ func (t *tables) segment(label string) (covered, nwords, longest, cover5 int, fs
 	for i := 0; i < n; i++ {
 		// skip label[i]
 		better(i+1, cov[i], cnt[i], c5[i], lng[i], fs[i], fm[i], infl[i])
-		if label[i]-'a' > 25 {
+		if i+minWord > n {
 			continue
 		}
-		// walk the trie from label[i], keeping the current node's value
+		c0, c1, c2 := uint32(label[i]-'a'), uint32(label[i+1]-'a'), uint32(label[i+2]-'a')
+		if c0 > 25 || c1 > 25 || c2 > 25 {
+			continue
+		}
+		// walk the trie from the node of label[i:i+3], keeping the current
+		// node's value
 		nodes := t.words.nodes
-		idx := uint32(0)
-		nd := nodes[0]
-		for j := i; j < n; j++ {
-			c := label[j] - 'a'
-			if c > 25 {
-				break
+		idx := t.words.pre3[(c0*26+c1)*26+c2]
+		if idx == 0 {
+			continue
+		}
+		idx--
+		nd := nodes[idx]
+		for j := i + minWord - 1; j < n; j++ {
+			if j >= i+minWord {
+				c := label[j] - 'a'
+				if c > 25 {
+					break
+				}
+				bit := uint32(1) << c
+				if nd.mask&bit == 0 {
+					break
+				}
+				idx = nd.first + uint32(bits.OnesCount32(nd.mask&(bit-1)))
+				nd = nodes[idx]
 			}
-			bit := uint32(1) << c
-			if nd.mask&bit == 0 {
-				break
-			}
-			idx = nd.first + uint32(bits.OnesCount32(nd.mask&(bit-1)))
-			nd = nodes[idx]
 			if l := j + 1 - i; l >= minWord && nd.mask&wordBit != 0 {
 				node := idx
 				five := c5[i]

@@ -3,6 +3,7 @@ package dga
 import (
 	"math"
 	"sort"
+	"unsafe"
 )
 
 // forest is a gradient-boosted ensemble of oblivious trees: every node of a
@@ -16,6 +17,7 @@ type forest struct {
 	leaf  []float64 // tree t's leaves at t<<depth
 	base  float64
 	nodes []fnode // compiled feat/thr
+	t6    []tree6 // compiled trees when depth is 6
 }
 
 type fnode struct {
@@ -23,11 +25,33 @@ type fnode struct {
 	feat uint32
 }
 
+// tree6 is one compiled tree of depth 6, laid out contiguously: its splits
+// (byte offsets into the feature vector, checked by compile) and leaves.
+type tree6 struct {
+	off  [6]uintptr
+	thr  [6]float64
+	leaf [64]float64
+}
+
 // compile lays the splits out for margin.
 func (fo *forest) compile() {
 	fo.nodes = make([]fnode, len(fo.feat))
 	for i := range fo.feat {
 		fo.nodes[i] = fnode{thr: fo.thr[i], feat: uint32(fo.feat[i]) % numFeatures}
+	}
+	fo.t6 = nil
+	if fo.depth == 6 {
+		nt := min(len(fo.feat)/6, len(fo.leaf)/64)
+		fo.t6 = make([]tree6, nt)
+		for t := range fo.t6 {
+			for l := range 6 {
+				nd := fo.nodes[t*6+l]
+				// feat < numFeatures: the offset stays inside the vector
+				fo.t6[t].off[l] = uintptr(nd.feat) * 8
+				fo.t6[t].thr[l] = nd.thr
+			}
+			copy(fo.t6[t].leaf[:], fo.leaf[t*64:(t+1)*64])
+		}
 	}
 }
 
@@ -38,48 +62,51 @@ func gt(x, thr float64) int {
 	return int(math.Float64bits(thr-x) >> 63)
 }
 
+// at is f's feature at byte offset off (a multiple of 8 below
+// 8*numFeatures, as compile makes it), without a bounds check.
+func at(f *[numFeatures]float64, off uintptr) float64 {
+	return *(*float64)(unsafe.Add(unsafe.Pointer(f), off))
+}
+
 // margin is the ensemble's log-odds for f. It does not allocate.
 func (fo *forest) margin(f *[numFeatures]float64) float64 {
-	depth := fo.depth
-	nl := 1 << depth
 	z := fo.base
-	nodes := fo.nodes
-	leaf := fo.leaf
-	if depth == 6 {
+	if fo.t6 != nil {
 		// two trees a step into two sums: the adds are not one long chain
 		z1 := 0.0
-		lb := 0
-		for ; lb+128 <= len(leaf) && len(nodes) >= 12; lb += 128 {
-			a, b := nodes[0:6:6], nodes[6:12:12]
-			ia := gt(f[a[0].feat], a[0].thr) |
-				gt(f[a[1].feat], a[1].thr)<<1 |
-				gt(f[a[2].feat], a[2].thr)<<2 |
-				gt(f[a[3].feat], a[3].thr)<<3 |
-				gt(f[a[4].feat], a[4].thr)<<4 |
-				gt(f[a[5].feat], a[5].thr)<<5
-			ib := gt(f[b[0].feat], b[0].thr) |
-				gt(f[b[1].feat], b[1].thr)<<1 |
-				gt(f[b[2].feat], b[2].thr)<<2 |
-				gt(f[b[3].feat], b[3].thr)<<3 |
-				gt(f[b[4].feat], b[4].thr)<<4 |
-				gt(f[b[5].feat], b[5].thr)<<5
-			z += leaf[lb+ia&63]
-			z1 += leaf[lb+64+ib&63]
-			nodes = nodes[12:]
+		ts := fo.t6
+		for ; len(ts) >= 2; ts = ts[2:] {
+			a, b := &ts[0], &ts[1]
+			ia := gt(at(f, a.off[0]), a.thr[0]) |
+				gt(at(f, a.off[1]), a.thr[1])<<1 |
+				gt(at(f, a.off[2]), a.thr[2])<<2 |
+				gt(at(f, a.off[3]), a.thr[3])<<3 |
+				gt(at(f, a.off[4]), a.thr[4])<<4 |
+				gt(at(f, a.off[5]), a.thr[5])<<5
+			ib := gt(at(f, b.off[0]), b.thr[0]) |
+				gt(at(f, b.off[1]), b.thr[1])<<1 |
+				gt(at(f, b.off[2]), b.thr[2])<<2 |
+				gt(at(f, b.off[3]), b.thr[3])<<3 |
+				gt(at(f, b.off[4]), b.thr[4])<<4 |
+				gt(at(f, b.off[5]), b.thr[5])<<5
+			z += a.leaf[ia&63]
+			z1 += b.leaf[ib&63]
 		}
-		for ; lb+64 <= len(leaf) && len(nodes) >= 6; lb += 64 {
-			sp := nodes[:6:6]
-			idx := gt(f[sp[0].feat], sp[0].thr) |
-				gt(f[sp[1].feat], sp[1].thr)<<1 |
-				gt(f[sp[2].feat], sp[2].thr)<<2 |
-				gt(f[sp[3].feat], sp[3].thr)<<3 |
-				gt(f[sp[4].feat], sp[4].thr)<<4 |
-				gt(f[sp[5].feat], sp[5].thr)<<5
-			z += leaf[lb+idx&63]
-			nodes = nodes[6:]
+		for _, a := range ts {
+			ia := gt(at(f, a.off[0]), a.thr[0]) |
+				gt(at(f, a.off[1]), a.thr[1])<<1 |
+				gt(at(f, a.off[2]), a.thr[2])<<2 |
+				gt(at(f, a.off[3]), a.thr[3])<<3 |
+				gt(at(f, a.off[4]), a.thr[4])<<4 |
+				gt(at(f, a.off[5]), a.thr[5])<<5
+			z += a.leaf[ia&63]
 		}
 		return z + z1
 	}
+	depth := fo.depth
+	nl := 1 << depth
+	nodes := fo.nodes
+	leaf := fo.leaf
 	for t, lb := 0, 0; lb+nl <= len(leaf) && (t+1)*depth <= len(nodes); t, lb = t+1, lb+nl {
 		sp := nodes[t*depth : (t+1)*depth]
 		idx := 0

@@ -11,6 +11,11 @@ import (
 // the children of i are stored contiguously, in letter order, from first.
 type trie struct {
 	nodes []tnode
+	// pre3[(a*26+b)*26+c] is 1 + the node of the three letters abc, or 0
+	// when no word starts with them: segmentation, whose words have at least
+	// minWord (3) letters, starts its walks there with one load instead of
+	// three dependent ones.
+	pre3 []uint32
 }
 
 // tnode keeps a node's mask and first child together: one cache line.
@@ -19,6 +24,10 @@ type tnode struct {
 }
 
 const wordBit = 1 << 31
+
+// pre3 assumes segmentation's words have at least three letters.
+var _ [minWord - 3]struct{}
+var _ [3 - minWord]struct{}
 
 // newTrie builds the trie from words (a-z only; others are ignored).
 func newTrie(words []string) *trie {
@@ -32,6 +41,13 @@ func newTrie(words []string) *trie {
 	ws = dedupSorted(ws)
 	t := &trie{nodes: make([]tnode, 1, len(ws)*3)}
 	t.fill(0, ws, 0)
+	t.pre3 = make([]uint32, 26*26*26)
+	for k := range t.pre3 {
+		w := string([]byte{byte('a' + k/676), byte('a' + k/26%26), byte('a' + k%26)})
+		if n, ok := t.node(w); ok {
+			t.pre3[k] = n + 1
+		}
+	}
 	return t
 }
 
