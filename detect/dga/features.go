@@ -102,7 +102,7 @@ type tables struct {
 	quad      []uint8   // -log P(d | a b c) on benign names / quadQ, index ((a*nSym+b)*nSym+c)*nSym+d
 	words     *trie
 	wfreq     []float32          // per trie node: log(1 + times the word appears in benign names)
-	tld       map[string]tldInfo // by ICANN suffix
+	tld       nameTable[tldInfo] // by ICANN suffix
 	tldOther  float32
 }
 
@@ -331,7 +331,7 @@ func (t *tables) features(label, icann string, ddns bool, f *[numFeatures]float6
 		f[fAllWords] = 0
 	}
 	f[fUncovered] = float64(letters - covered)
-	ti, ok := t.tld[icann]
+	ti, ok := t.tld.get(icann)
 	if !ok {
 		ti = tldInfo{prior: t.tldOther, class: uint8(tldClass(icann))}
 	}

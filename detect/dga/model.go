@@ -116,10 +116,11 @@ func fromFile(f *File) (*Model, error) {
 	m.llWeb, m.llEnglish, m.seen, m.quad = f.LLWeb, f.LLEnglish, f.Seen, f.Quad
 	m.pack()
 	m.tldOther = f.TLDOther
-	m.tld = make(map[string]tldInfo, len(f.TLD))
+	tld := make(map[string]tldInfo, len(f.TLD))
 	for k, v := range f.TLD {
-		m.tld[k] = tldInfo{prior: v, class: uint8(tldClass(k))}
+		tld[k] = tldInfo{prior: v, class: uint8(tldClass(k))}
 	}
+	m.tld = newNameTable(tld)
 	m.words = newTrie(strings.Split(f.Words, "\n"))
 	m.wfreq = wordFreqs(m.words, f.WordFreq)
 	return m, nil

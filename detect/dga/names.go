@@ -24,7 +24,9 @@ type parsed struct {
 	suffix  string // longest public suffix, private entries included
 	icann   string // ICANN public suffix
 	private bool
-	ddns    bool // suffix is a dynamic-DNS provider's shared domain
+	ddns    bool   // suffix is a dynamic-DNS provider's shared domain
+	reg     string // registered(), set by classify
+	trap    string // why the name is a benign trap, set by classify
 }
 
 // siteLabel is the label left of the suffix.
@@ -170,7 +172,7 @@ func split(ascii string) (p parsed, skip string) {
 		return p, reasonArpa
 	}
 	p.suffix, p.private, p.icann = suffixes(ascii)
-	markDDNS(&p)
+	classify(&p)
 	if len(ascii) <= len(p.suffix) {
 		return p, reasonSuffixOnly
 	}
@@ -179,7 +181,8 @@ func split(ascii string) (p parsed, skip string) {
 
 // suffixes is schema's suffix split over the embedded list.
 func suffixes(name string) (suffix string, private bool, icann string) {
-	return schema.SplitSuffixes(name, embeddedPSL().publicSuffix)
+	t := embeddedPSLTable()
+	return schema.SplitSuffixes(name, func(n string) (string, bool) { return pslPublicSuffix(t, n) })
 }
 
 // fromSchema converts an already-normalised name.
@@ -197,7 +200,7 @@ func fromSchema(n schema.Name) (p parsed, skip string) {
 		return parsed{ascii: n.ASCII}, reasonIP
 	}
 	p = parsed{ascii: n.ASCII, suffix: n.Suffix, icann: n.ICANNSuffix, private: n.Private}
-	markDDNS(&p)
+	classify(&p)
 	if len(p.ascii) <= len(p.suffix) || !strings.HasSuffix(p.ascii, p.suffix) {
 		return p, reasonSuffixOnly
 	}

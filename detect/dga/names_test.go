@@ -44,6 +44,9 @@ func checkSplit(t *testing.T, name string) {
 	if got != ps || gotICANN != icann {
 		t.Errorf("%s: public suffix %q icann=%v, x/net says %q icann=%v", name, got, gotICANN, ps, icann)
 	}
+	if h, hICANN := pslPublicSuffix(embeddedPSLTable(), n.ASCII); h != got || hICANN != gotICANN {
+		t.Errorf("%s: hashed table says %q icann=%v, map %q icann=%v", name, h, hICANN, got, gotICANN)
+	}
 	// the schema's split, with dynamic-DNS domains made suffixes the same way
 	q, _ := fromSchema(n)
 	if p.suffix != q.suffix || p.icann != q.icann || p.private != q.private || p.ddns != q.ddns {
@@ -157,5 +160,32 @@ func TestDynamicDNSAndTLDClass(t *testing.T) {
 		if (f[fDDNS] == 1) != tc.ddns || (f[fTLDInternal] == 1) != (tc.class == tldInternal) || (f[fTLDUnknown] == 1) != (tc.class == tldUnknown) {
 			t.Errorf("%s: features ddns=%v internal=%v unknown=%v", tc.name, f[fDDNS], f[fTLDInternal], f[fTLDUnknown])
 		}
+	}
+}
+
+// TestPSLTableMatchesMap: the hashed table walk gives the map walk's answer
+// for every rule of the list, under one and two more labels, and for every
+// rule's parent chain (wildcards, exceptions, unknown top-level names).
+func TestPSLTableMatchesMap(t *testing.T) {
+	m, h := embeddedPSL(), embeddedPSLTable()
+	n := 0
+	for k := range m {
+		for _, name := range []string{k, "zz9." + k, "a.zz9." + k, "www.a.zz9." + k, k + ".zz-unknown"} {
+			want, wantICANN := m.publicSuffix(name)
+			got, gotICANN := pslPublicSuffix(h, name)
+			if got != want || gotICANN != wantICANN {
+				t.Fatalf("%s: table %q icann=%v, map %q icann=%v", name, got, gotICANN, want, wantICANN)
+			}
+			n++
+		}
+		if v, ok := h.get(k); !ok || v != m[k] {
+			t.Fatalf("table[%q] = %v, %v; map %v", k, v, ok, m[k])
+		}
+	}
+	if _, ok := h.get("zz-not-a-suffix"); ok {
+		t.Fatal("table finds a name it does not hold")
+	}
+	if n < 10000 {
+		t.Fatalf("only %d names checked", n)
 	}
 }

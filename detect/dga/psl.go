@@ -121,6 +121,12 @@ func (t pslTable) agreeWithXNet() {
 	}
 }
 
+// embeddedPSLTable is the embedded list as a nameTable (for scoring).
+var embeddedPSLTable = sync.OnceValue(func() *nameTable[uint8] {
+	t := newNameTable(map[string]uint8(embeddedPSL()))
+	return &t
+})
+
 // publicSuffix follows golang.org/x/net/publicsuffix.PublicSuffix for
 // canonical names, without allocating.
 func (t pslTable) publicSuffix(name string) (suffix string, icann bool) {

@@ -1,6 +1,9 @@
 package dga
 
-import "strings"
+import (
+	"strings"
+	"sync"
+)
 
 // Dynamic-DNS providers. Their shared domains hand a free hostname to
 // anyone, and DGAs (kraken, orchard and many bots since) register their
@@ -56,25 +59,73 @@ const (
 	tldUnknown         // anything else: an alternative root, a typo, a leak
 )
 
-// markDDNS makes a dynamic-DNS provider's domain the suffix of p. It
-// allocates nothing.
-func markDDNS(p *parsed) {
+// regInfo is what the scorer knows of a registered domain or a private
+// suffix: a dynamic-DNS provider's shared domain, or a benign trap.
+type regInfo struct {
+	ddns bool
+	trap string // the trap's reason
+}
+
+// regTable holds ddnsDomains and traps; regFilter has a bit for the
+// (length, first byte) of each, so most names skip the lookup.
+var regTable = sync.OnceValue(func() *nameTable[regInfo] {
+	m := map[string]regInfo{}
+	for k := range ddnsDomains {
+		m[k] = regInfo{ddns: true}
+	}
+	for k, r := range traps {
+		v := m[k]
+		v.trap = r
+		m[k] = v
+	}
+	t := newNameTable(m)
+	return &t
+})
+
+var regFilter = func() (f [64 * 256 / 64]uint64) {
+	for _, set := range []map[string]struct{}{ddnsDomains, trapSet()} {
+		for k := range set {
+			b := trapBit(k)
+			f[b>>6] |= 1 << (b & 63)
+		}
+	}
+	return
+}()
+
+func trapSet() map[string]struct{} {
+	m := make(map[string]struct{}, len(traps))
+	for k := range traps {
+		m[k] = struct{}{}
+	}
+	return m
+}
+
+func lookupReg(name string) (regInfo, bool) {
+	if name == "" {
+		return regInfo{}, false
+	}
+	if b := trapBit(name); regFilter[b>>6]&(1<<(b&63)) == 0 {
+		return regInfo{}, false
+	}
+	return regTable().get(name)
+}
+
+// classify finds p's registered domain and whether it is a benign trap,
+// and makes a dynamic-DNS provider's domain the suffix of p. It allocates
+// nothing.
+func classify(p *parsed) {
+	p.reg = p.registered()
+	ri, _ := lookupReg(p.reg)
+	p.trap = ri.trap
 	if p.private {
-		if _, ok := ddnsDomains[p.suffix]; ok {
+		if pi, _ := lookupReg(p.suffix); pi.ddns {
 			p.ddns = true
 		}
 		return
 	}
-	// two labels or fewer cannot be a customer name under a provider
-	if strings.Count(p.ascii, ".") < 2 {
-		return
-	}
-	reg := p.registered()
-	if reg == "" || len(reg) >= len(p.ascii) {
-		return
-	}
-	if _, ok := ddnsDomains[reg]; ok {
-		p.suffix, p.private, p.ddns = reg, true, true
+	// the provider's own domain is not a customer name under it
+	if ri.ddns && len(p.reg) < len(p.ascii) {
+		p.suffix, p.private, p.ddns = p.reg, true, true
 	}
 }
 

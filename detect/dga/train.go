@@ -192,7 +192,7 @@ func NewTrainer(c *Corpus, o TrainOptions) (*Trainer, error) {
 		tab.seen = web.seenSet()
 		tab.quad = web.quadTable(tab.llWeb)
 		tab.pack()
-		tab.tld = map[string]tldInfo{}
+		tab.tld = nameTable[tldInfo]{}
 		return tab, wc
 	}
 	t.tab, t.wcount = build(-1)

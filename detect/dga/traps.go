@@ -112,26 +112,12 @@ var traps = map[string]string{
 	"opendns.com":            trapVendor,
 }
 
-// trapFilter has a bit set for every (length, first byte) of a trap
-// domain, so most names skip the map lookup.
-var trapFilter = func() (f [64 * 256 / 64]uint64) {
-	for k := range traps {
-		b := trapBit(k)
-		f[b>>6] |= 1 << (b & 63)
-	}
-	return
-}()
-
 func trapBit(reg string) int { return (len(reg)&63)<<8 | int(reg[0]) }
 
 // trapReason says why p is a benign trap, or "".
 func trapReason(p parsed) string {
-	if reg := p.registered(); reg != "" {
-		if b := trapBit(reg); trapFilter[b>>6]&(1<<(b&63)) != 0 {
-			if r, ok := traps[reg]; ok {
-				return r
-			}
-		}
+	if p.trap != "" {
+		return p.trap
 	}
 	l := p.siteLabel()
 	if len(l) >= 4 && l[:4] == "xn--" {

@@ -1,0 +1,121 @@
+package dga
+
+import (
+	"math/bits"
+	"sort"
+	"strings"
+)
+
+// nameTable is a read-only open-addressing hash table keyed by names
+// (public suffixes, registered domains). Keys are hashed from their last
+// byte backward (FNV-1a over the reversed name), so a walk over a name's
+// suffixes from the right computes each suffix's hash as it goes, and one
+// lookup is a multiply, a probe and a compare. Lookups do not allocate.
+type nameTable[V any] struct {
+	slots []nameSlot[V] // a power of two, at most half full
+	shift uint
+}
+
+type nameSlot[V any] struct {
+	h   uint64
+	key string // "" marks an empty slot (keys are never empty)
+	val V
+}
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+// revHash is the hash of s as nameTable uses it.
+func revHash(s string) uint64 {
+	h := uint64(fnvOffset)
+	for i := len(s) - 1; i >= 0; i-- {
+		h = (h ^ uint64(s[i])) * fnvPrime
+	}
+	return h
+}
+
+// newNameTable builds the table of m ("" keys are ignored).
+func newNameTable[V any](m map[string]V) nameTable[V] {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		if k != "" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys) // the layout does not depend on map order
+	size := 2
+	for size < 2*len(keys) {
+		size <<= 1
+	}
+	t := nameTable[V]{slots: make([]nameSlot[V], size), shift: uint(64 - bits.Len(uint(size-1)))}
+	for _, k := range keys {
+		h := revHash(k)
+		i := t.slot(h)
+		for t.slots[i].key != "" {
+			i = (i + 1) & uint64(size-1)
+		}
+		t.slots[i] = nameSlot[V]{h: h, key: k, val: m[k]}
+	}
+	return t
+}
+
+func (t *nameTable[V]) slot(h uint64) uint64 {
+	return (h * 0x9e3779b97f4a7c15) >> t.shift
+}
+
+// lookup finds key, whose revHash is h.
+func (t *nameTable[V]) lookup(h uint64, key string) (v V, ok bool) {
+	if len(t.slots) == 0 {
+		return v, false
+	}
+	mask := uint64(len(t.slots) - 1)
+	for i := t.slot(h); ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if s.key == "" {
+			return v, false
+		}
+		if s.h == h && s.key == key {
+			return s.val, true
+		}
+	}
+}
+
+// get finds key.
+func (t *nameTable[V]) get(key string) (V, bool) { return t.lookup(revHash(key), key) }
+
+// pslPublicSuffix is pslTable.publicSuffix over the hashed table: one pass
+// from the right, hashing as it goes.
+func pslPublicSuffix(t *nameTable[uint8], name string) (suffix string, icann bool) {
+	parentFlags := uint8(0)
+	first := true
+	h := uint64(fnvOffset)
+	for i := len(name) - 1; ; i-- {
+		if i >= 0 && name[i] != '.' {
+			h = (h ^ uint64(name[i])) * fnvPrime
+			continue
+		}
+		c := name[i+1:]
+		if first {
+			suffix = c // the default rule "*"
+		}
+		f, ok := t.lookup(h, c)
+		if !first && parentFlags&pslWild != 0 {
+			suffix, icann = c, parentFlags&pslWildICANN != 0
+		}
+		if ok && f&pslExcept != 0 {
+			// the exception's parent is the suffix
+			return c[strings.IndexByte(c, '.')+1:], f&pslExceptICANN != 0
+		}
+		if ok && f&pslRule != 0 {
+			suffix, icann = c, f&pslRuleICANN != 0
+		}
+		if !ok || i < 0 {
+			return suffix, icann
+		}
+		parentFlags = f
+		first = false
+		h = (h ^ '.') * fnvPrime
+	}
+}
