@@ -3,7 +3,6 @@ package dga
 import (
 	"math"
 	"sort"
-	"unsafe"
 )
 
 // forest is a gradient-boosted ensemble of oblivious trees: every node of a
@@ -16,21 +15,13 @@ type forest struct {
 	thr   []float64 // go to the "1" side when the feature is > thr
 	leaf  []float64 // tree t's leaves at t<<depth
 	base  float64
-	nodes []fnode // compiled feat/thr
-	t6    []tree6 // compiled trees when depth is 6
+	nodes []fnode   // compiled feat/thr
+	fm    *fmForest // compiled feature-major (nil: too big)
 }
 
 type fnode struct {
 	thr  float64
 	feat uint32
-}
-
-// tree6 is one compiled tree of depth 6, laid out contiguously: its splits
-// (byte offsets into the feature vector, checked by compile) and leaves.
-type tree6 struct {
-	off  [6]uintptr
-	thr  [6]float64
-	leaf [64]float64
 }
 
 // compile lays the splits out for margin.
@@ -39,20 +30,7 @@ func (fo *forest) compile() {
 	for i := range fo.feat {
 		fo.nodes[i] = fnode{thr: fo.thr[i], feat: uint32(fo.feat[i]) % numFeatures}
 	}
-	fo.t6 = nil
-	if fo.depth == 6 {
-		nt := min(len(fo.feat)/6, len(fo.leaf)/64)
-		fo.t6 = make([]tree6, nt)
-		for t := range fo.t6 {
-			for l := range 6 {
-				nd := fo.nodes[t*6+l]
-				// feat < numFeatures: the offset stays inside the vector
-				fo.t6[t].off[l] = uintptr(nd.feat) * 8
-				fo.t6[t].thr[l] = nd.thr
-			}
-			copy(fo.t6[t].leaf[:], fo.leaf[t*64:(t+1)*64])
-		}
-	}
+	fo.fm = compileFM(fo.depth, fo.feat, fo.thr, fo.leaf)
 }
 
 // gt is 1 when x > thr, else 0, without a branch: the sign bit of thr-x.
@@ -62,60 +40,36 @@ func gt(x, thr float64) int {
 	return int(math.Float64bits(thr-x) >> 63)
 }
 
-// at is f's feature at byte offset off (a multiple of 8 below
-// 8*numFeatures, as compile makes it), without a bounds check.
-func at(f *[numFeatures]float64, off uintptr) float64 {
-	return *(*float64)(unsafe.Add(unsafe.Pointer(f), off))
-}
-
 // margin is the ensemble's log-odds for f. It does not allocate.
 func (fo *forest) margin(f *[numFeatures]float64) float64 {
-	z := fo.base
-	if fo.t6 != nil {
-		// two trees a step into two sums: the adds are not one long chain
-		z1 := 0.0
-		ts := fo.t6
-		for ; len(ts) >= 2; ts = ts[2:] {
-			a, b := &ts[0], &ts[1]
-			ia := gt(at(f, a.off[0]), a.thr[0]) |
-				gt(at(f, a.off[1]), a.thr[1])<<1 |
-				gt(at(f, a.off[2]), a.thr[2])<<2 |
-				gt(at(f, a.off[3]), a.thr[3])<<3 |
-				gt(at(f, a.off[4]), a.thr[4])<<4 |
-				gt(at(f, a.off[5]), a.thr[5])<<5
-			ib := gt(at(f, b.off[0]), b.thr[0]) |
-				gt(at(f, b.off[1]), b.thr[1])<<1 |
-				gt(at(f, b.off[2]), b.thr[2])<<2 |
-				gt(at(f, b.off[3]), b.thr[3])<<3 |
-				gt(at(f, b.off[4]), b.thr[4])<<4 |
-				gt(at(f, b.off[5]), b.thr[5])<<5
-			z += a.leaf[ia&63]
-			z1 += b.leaf[ib&63]
-		}
-		for _, a := range ts {
-			ia := gt(at(f, a.off[0]), a.thr[0]) |
-				gt(at(f, a.off[1]), a.thr[1])<<1 |
-				gt(at(f, a.off[2]), a.thr[2])<<2 |
-				gt(at(f, a.off[3]), a.thr[3])<<3 |
-				gt(at(f, a.off[4]), a.thr[4])<<4 |
-				gt(at(f, a.off[5]), a.thr[5])<<5
-			z += a.leaf[ia&63]
-		}
-		return z + z1
+	if fo.fm != nil {
+		return fo.fm.margin(fo.base, f)
 	}
+	return fo.marginRef(f)
+}
+
+// marginRef evaluates the trees one by one: the definition of margin (and
+// its path for forests too big for fmForest). Even trees are summed from
+// base, odd trees apart, and the two sums added.
+func (fo *forest) marginRef(f *[numFeatures]float64) float64 {
 	depth := fo.depth
 	nl := 1 << depth
 	nodes := fo.nodes
 	leaf := fo.leaf
+	z, z1 := fo.base, 0.0
 	for t, lb := 0, 0; lb+nl <= len(leaf) && (t+1)*depth <= len(nodes); t, lb = t+1, lb+nl {
 		sp := nodes[t*depth : (t+1)*depth]
 		idx := 0
 		for d, nd := range sp {
 			idx |= gt(f[nd.feat], nd.thr) << d
 		}
-		z += leaf[lb+idx&(nl-1)]
+		if t%2 == 0 {
+			z += leaf[lb+idx&(nl-1)]
+		} else {
+			z1 += leaf[lb+idx&(nl-1)]
+		}
 	}
-	return z
+	return z + z1
 }
 
 // GBDT training parameters.

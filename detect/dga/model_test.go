@@ -3,6 +3,7 @@ package dga
 import (
 	"bytes"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -175,5 +176,69 @@ func TestModelRoundTrip(t *testing.T) {
 		if math.IsNaN(s) || s < 0 || s > 1 {
 			t.Errorf("Score(%q) = %v", n, s)
 		}
+	}
+}
+
+// TestForestFeatureMajor: the feature-major evaluator gives marginRef's
+// value bit for bit, on feature vectors at, just above and just below every
+// threshold of the embedded forest, and on random ones.
+func TestForestFeatureMajor(t *testing.T) {
+	fo := &Default().forest
+	if fo.fm == nil {
+		t.Fatal("the embedded forest did not compile feature-major")
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	var f [numFeatures]float64
+	check := func() {
+		t.Helper()
+		if got, want := fo.margin(&f), fo.marginRef(&f); got != want {
+			t.Fatalf("margin %v, marginRef %v, features %v", got, want, f)
+		}
+	}
+	for i := range fo.feat {
+		for range 20 {
+			for j := range f {
+				// mostly other thresholds of the forest, so that every bin is used
+				k := r.IntN(len(fo.feat))
+				f[j] = fo.thr[k]
+				if int(fo.feat[k]) != j {
+					f[j] = r.NormFloat64() * 5
+				}
+			}
+			j := fo.feat[i]
+			for _, x := range []float64{fo.thr[i], math.Nextafter(fo.thr[i], math.Inf(1)), math.Nextafter(fo.thr[i], math.Inf(-1))} {
+				f[j] = x
+				check()
+			}
+		}
+	}
+	// forests of other shapes: 1-64 trees, depths 1-8, random splits
+	for _, shape := range [][2]int{{1, 1}, {3, 2}, {7, 8}, {64, 6}, {33, 5}} {
+		nt, d := shape[0], shape[1]
+		g := &forest{depth: d, base: r.NormFloat64()}
+		for range nt * d {
+			g.feat = append(g.feat, uint8(r.IntN(numFeatures)))
+			g.thr = append(g.thr, float64(r.IntN(9)-4))
+		}
+		for range nt << d {
+			g.leaf = append(g.leaf, r.NormFloat64())
+		}
+		g.compile()
+		if g.fm == nil {
+			t.Fatalf("%d trees of depth %d not compiled", nt, d)
+		}
+		for range 2000 {
+			for j := range f {
+				f[j] = float64(r.IntN(11)-5) + float64(r.IntN(3)-1)*0.5
+			}
+			if got, want := g.margin(&f), g.marginRef(&f); got != want {
+				t.Fatalf("%dx%d: margin %v, marginRef %v", nt, d, got, want)
+			}
+		}
+	}
+	big := &forest{depth: 6, feat: make([]uint8, 65*6), thr: make([]float64, 65*6), leaf: make([]float64, 65*64)}
+	big.compile()
+	if big.fm != nil {
+		t.Fatal("65 trees compiled feature-major")
 	}
 }
