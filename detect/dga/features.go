@@ -124,26 +124,37 @@ func (t *tables) pack() {
 	}
 }
 
+// segState is the best cover of a prefix of the label.
+type segState struct {
+	key       uint16 // covered letters<<8 | (255 - words): more letters, then fewer words
+	c5, lng   uint8  // letters in words of 5 or more, longest word
+	infl      uint8  // inflected words
+	fsum, fmn float32
+}
+
 // segment finds the cover of label by dictionary words (>= minWord letters,
 // within runs of letters) that covers the most letters, then uses the fewest
-// words. It returns the covered letters, the number of words, the longest
-// word and the letters covered by words of 5 or more.
+// words, then has the most frequent words. It returns the covered letters,
+// the number of words, the longest word, the letters covered by words of 5
+// or more, the sum and minimum of the words' benign frequencies and the
+// number of inflected words.
 func (t *tables) segment(label string) (covered, nwords, longest, cover5 int, fsum, fmin float32, inflected int) {
 	n := len(label)
-	var cov, cnt, c5, lng, infl [maxLbl + 1]uint8
-	var fs, fm [maxLbl + 1]float32
-	fs[0], fm[0] = 0, 1e9
-	better := func(j int, c, w, five, l uint8, sum, mn float32, in uint8) {
-		if c > cov[j] || (c == cov[j] && w < cnt[j]) || (c == cov[j] && w == cnt[j] && sum > fs[j]) {
-			cov[j], cnt[j], c5[j], lng[j], fs[j], fm[j], infl[j] = c, w, five, l, sum, mn, in
+	var st [maxLbl + 1]segState
+	st[0] = segState{key: 255, fsum: 0, fmn: 1e9}
+	for i := 1; i <= n; i++ {
+		st[i] = segState{key: 255, fsum: -1, fmn: 1e9}
+	}
+	better := func(j int, s segState) {
+		if s.key > st[j].key || (s.key == st[j].key && s.fsum > st[j].fsum) {
+			st[j] = s
 		}
 	}
-	for i := 1; i <= n; i++ {
-		fs[i], fm[i] = -1, 1e9
-	}
+	nodes, pre3, wfreq := t.words.nodes, t.words.pre3, t.wfreq
 	for i := 0; i < n; i++ {
+		cur := st[i]
 		// skip label[i]
-		better(i+1, cov[i], cnt[i], c5[i], lng[i], fs[i], fm[i], infl[i])
+		better(i+1, cur)
 		if i+minWord > n {
 			continue
 		}
@@ -151,10 +162,8 @@ func (t *tables) segment(label string) (covered, nwords, longest, cover5 int, fs
 		if c0 > 25 || c1 > 25 || c2 > 25 {
 			continue
 		}
-		// walk the trie from the node of label[i:i+3], keeping the current
-		// node's value
-		nodes := t.words.nodes
-		idx := t.words.pre3[(c0*26+c1)*26+c2]
+		// walk the trie from the node of label[i:i+3]
+		idx := pre3[(c0*26+c1)*26+c2]
 		if idx == 0 {
 			continue
 		}
@@ -173,30 +182,31 @@ func (t *tables) segment(label string) (covered, nwords, longest, cover5 int, fs
 				idx = nd.first + uint32(bits.OnesCount32(nd.mask&(bit-1)))
 				nd = nodes[idx]
 			}
-			if l := j + 1 - i; l >= minWord && nd.mask&wordBit != 0 {
-				node := idx
-				five := c5[i]
-				if l >= 5 {
-					five += uint8(l)
-				}
-				lg := lng[i]
-				if uint8(l) > lg {
-					lg = uint8(l)
-				}
-				wf := t.wfreq[node]
-				mn := fm[i]
-				if wf < mn {
-					mn = wf
-				}
-				in := infl[i]
-				if l >= 5 && inflectedEnd(label[i:j+1]) {
-					in++
-				}
-				better(j+1, cov[i]+uint8(l), cnt[i]+1, five, lg, fs[i]+wf, mn, in)
+			if nd.mask&wordBit == 0 {
+				continue
 			}
+			l := j + 1 - i
+			s := cur
+			s.key += uint16(l)<<8 - 1
+			if l >= 5 {
+				s.c5 += uint8(l)
+				if inflectedEnd(label[i : j+1]) {
+					s.infl++
+				}
+			}
+			if uint8(l) > s.lng {
+				s.lng = uint8(l)
+			}
+			wf := wfreq[idx]
+			s.fsum += wf
+			if wf < s.fmn {
+				s.fmn = wf
+			}
+			better(j+1, s)
 		}
 	}
-	return int(cov[n]), int(cnt[n]), int(lng[n]), int(c5[n]), fs[n], fm[n], int(infl[n])
+	e := st[n]
+	return int(e.key >> 8), 255 - int(e.key&255), int(e.lng), int(e.c5), e.fsum, e.fmn, int(e.infl)
 }
 
 // features computes the feature vector of a site label (1-63 bytes of

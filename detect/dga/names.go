@@ -27,10 +27,14 @@ type parsed struct {
 	ddns    bool   // suffix is a dynamic-DNS provider's shared domain
 	reg     string // registered(), set by classify
 	trap    string // why the name is a benign trap, set by classify
+	label   string // siteLabel(), set by classify
 }
 
-// siteLabel is the label left of the suffix.
-func (p parsed) siteLabel() string {
+// siteLabel is the label left of the suffix (set by classify).
+func (p parsed) siteLabel() string { return p.label }
+
+// findSiteLabel computes siteLabel.
+func (p parsed) findSiteLabel() string {
 	if len(p.ascii) <= len(p.suffix) {
 		return ""
 	}

@@ -52,6 +52,9 @@ func checkSplit(t *testing.T, name string) {
 	if p.suffix != q.suffix || p.icann != q.icann || p.private != q.private || p.ddns != q.ddns {
 		t.Errorf("%s: split %q/%q/%v/%v, schema %q/%q/%v/%v", name, p.suffix, p.icann, p.private, p.ddns, q.suffix, q.icann, q.private, q.ddns)
 	}
+	if p.siteLabel() != p.findSiteLabel() || q.siteLabel() != q.findSiteLabel() {
+		t.Errorf("%s: cached site label %q/%q, computed %q/%q", name, p.siteLabel(), q.siteLabel(), p.findSiteLabel(), q.findSiteLabel())
+	}
 	if skip == "" && !q.ddns && p.siteLabel() != n.SiteLabel() {
 		t.Errorf("%s: site label %q, schema %q", name, p.siteLabel(), n.SiteLabel())
 	}

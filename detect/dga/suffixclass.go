@@ -121,11 +121,18 @@ func classify(p *parsed) {
 		if pi, _ := lookupReg(p.suffix); pi.ddns {
 			p.ddns = true
 		}
+		p.label = p.findSiteLabel()
 		return
 	}
 	// the provider's own domain is not a customer name under it
 	if ri.ddns && len(p.reg) < len(p.ascii) {
 		p.suffix, p.private, p.ddns = p.reg, true, true
+		p.label = p.findSiteLabel()
+		return
+	}
+	// the suffix is the ICANN one: the site label starts the registered domain
+	if p.reg != "" {
+		p.label = p.reg[:len(p.reg)-len(p.icann)-1]
 	}
 }
 
