@@ -1,6 +1,9 @@
 package dga
 
-import "math/bits"
+import (
+	"math/bits"
+	"strings"
+)
 
 // Symbols of the character n-gram models: 0 is the boundary (start or end
 // of the label), 1-26 the letters, 27 any digit, 28 '-' or '_'.
@@ -214,6 +217,7 @@ func (t *tables) segment(label string) (covered, nwords, longest, cover5 int, fs
 func (t *tables) features(label, icann string, ddns bool, f *[numFeatures]float64) {
 	n := len(label)
 	var counts [nSym + 10]uint8 // symbols, with digits kept apart for entropy
+	var present uint64          // bit s: counts[s] > 0
 	letters, vowels, digits, hyphens := 0, 0, 0, 0
 	consRun, maxCons, trans := 0, 0, 0
 	var sumLL, sumLLE float64
@@ -221,76 +225,69 @@ func (t *tables) features(label, icann string, ddns bool, f *[numFeatures]float6
 	unseen := 0
 	hex := true
 	lastDigit := -1
-	prevClass := 0 // 1 letter, 2 digit
-	a, b := uint32(symB), uint32(symB)
-	z := uint32(symB) // the symbol before a
+	prevClass := uint8(0)          // ccLetter, ccDigit or 0
+	ab := uint32(symB*nSym + symB) // the two symbols before this one
+	kq := uint32(symB)             // the three symbols before this one, for the 4-gram
 	sumQ, maxQ := 0, 0
+	tri, seen, quad := t.tri, t.seen, t.quad
 	for i := 0; i <= n; i++ {
 		var s uint32
 		if i < n {
 			ch := label[i]
-			s = uint32(symOf[ch])
-			class := 0
-			switch {
-			case s >= 1 && s <= 26:
+			ci := charInfo[ch]
+			s = uint32(ci.sym)
+			cnt := ci.cnt
+			counts[cnt]++
+			present |= 1 << cnt
+			switch ci.class {
+			case ccLetter:
 				letters++
-				class = 1
-				counts[s]++
-				switch ch {
-				case 'a', 'e', 'i', 'o', 'u':
+				if ci.vowel {
 					vowels++
 					consRun = 0
-				default:
+				} else {
 					consRun++
-					if consRun > maxCons {
-						maxCons = consRun
-					}
+					maxCons = max(maxCons, consRun)
 				}
-				if ch > 'f' {
-					hex = false
-				}
-			case s == symD:
+				hex = hex && ci.hex
+			case ccDigit:
 				digits++
-				class = 2
-				counts[nSym+int(ch-'0')]++
 				lastDigit = i
 				consRun = 0
 			default:
 				hyphens++
-				counts[symH]++
 				hex = false
 				consRun = 0
 			}
-			if class != 0 && prevClass != 0 && class != prevClass {
+			if prevClass|ci.class == ccLetter|ccDigit {
 				trans++
 			}
-			prevClass = class
+			prevClass = ci.class &^ ccHyph
 		}
-		k := (a*nSym+b)*nSym + s
-		tl := t.tri[k]
+		k := ab*nSym + s
+		tl := tri[k]
 		ll := float64(tl.web)
 		sumLL += ll
 		sumLLE += float64(tl.eng)
 		if ll < minLL {
 			minLL = ll
 		}
-		if t.seen[k>>6]&(1<<(k&63)) == 0 {
+		if seen[k>>6]&(1<<(k&63)) == 0 {
 			unseen++
 		}
-		q := int(t.quad[(z*nSym+a)*nSym*nSym+b*nSym+s])
+		q := int(quad[kq*nSym+s])
 		sumQ += q
 		if q > maxQ {
 			maxQ = q
 		}
-		z, a, b = a, b, s
+		kq = k
+		ab = k % (nSym * nSym)
 	}
-	distinct := 0
+	distinct := bits.OnesCount64(present)
 	sumxlx := 0.0
-	for _, c := range counts {
-		if c > 0 {
-			distinct++
-			sumxlx += xlogx[c]
-		}
+	for m := present; m != 0; m &= m - 1 {
+		// ascending symbol order, as the sum has always been taken
+		sumxlx += xlogx[counts[bits.TrailingZeros64(m)&63]]
 	}
 	fn := float64(n)
 	covered, nwords, longest, cover5, fsum, fmin, inflected := t.segment(label)
@@ -375,6 +372,42 @@ func (t *tables) features(label, icann string, ddns bool, f *[numFeatures]float6
 		}
 	}
 }
+
+// Character classes of the feature loop (bit flags).
+const (
+	ccLetter = 1 << iota
+	ccDigit
+	ccHyph
+)
+
+// charInfo is what the feature loop needs to know of a label byte.
+type charInfoT struct {
+	sym   uint8 // n-gram symbol
+	cnt   uint8 // entropy bucket: the symbol, digits apart
+	class uint8
+	vowel bool
+	hex   bool // a-f
+}
+
+var charInfo = func() (t [256]charInfoT) {
+	for c := 0; c < 256; c++ {
+		ch := byte(c)
+		ci := charInfoT{sym: symOf[ch]}
+		switch {
+		case ch >= 'a' && ch <= 'z':
+			ci.class, ci.cnt = ccLetter, ci.sym
+			ci.vowel = strings.IndexByte("aeiou", ch) >= 0
+			ci.hex = ch <= 'f'
+		case ch >= '0' && ch <= '9':
+			ci.class, ci.cnt = ccDigit, uint8(nSym+int(ch-'0'))
+		default:
+			// '-', '_' (labels hold nothing else)
+			ci.class, ci.cnt = ccHyph, symH
+		}
+		t[c] = ci
+	}
+	return
+}()
 
 // inflectedEnd reports whether a dictionary word ends like an inflected or
 // derived form (-ing, -ed, -s, -ly, -tion, -ment, -ness, -able); wordlist
