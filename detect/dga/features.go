@@ -116,14 +116,21 @@ type tldInfo struct {
 	class uint8
 }
 
-// triLL is one trigram's log-probabilities.
-type triLL struct{ web, eng float32 }
+// triLL is one trigram's log-probabilities, and 1 when benign names never
+// have it.
+type triLL struct {
+	web, eng float32
+	unseen   uint32
+}
 
 // pack builds tri from llWeb and llEnglish.
 func (t *tables) pack() {
 	t.tri = make([]triLL, len(t.llWeb))
 	for k := range t.tri {
-		t.tri[k] = triLL{t.llWeb[k], t.llEnglish[k]}
+		t.tri[k] = triLL{web: t.llWeb[k], eng: t.llEnglish[k]}
+		if t.seen[k>>6]&(1<<(k&63)) == 0 {
+			t.tri[k].unseen = 1
+		}
 	}
 }
 
@@ -220,49 +227,53 @@ func (t *tables) features(label, icann string, ddns bool, f *[numFeatures]float6
 	var present uint64          // bit s: counts[s] > 0
 	letters, vowels, digits, hyphens := 0, 0, 0, 0
 	consRun, maxCons, trans := 0, 0, 0
-	var sumLL, sumLLE float64
-	minLL := 0.0
-	unseen := 0
 	hex := true
 	lastDigit := -1
-	prevClass := uint8(0)          // ccLetter, ccDigit or 0
-	ab := uint32(symB*nSym + symB) // the two symbols before this one
-	kq := uint32(symB)             // the three symbols before this one, for the 4-gram
+	prevClass := uint8(0) // ccLetter, ccDigit or 0
+	// the characters
+	for i := 0; i < n; i++ {
+		ci := charInfo[label[i]]
+		cnt := ci.cnt
+		counts[cnt]++
+		present |= 1 << cnt
+		switch ci.class {
+		case ccLetter:
+			letters++
+			if ci.vowel {
+				vowels++
+				consRun = 0
+			} else {
+				consRun++
+				maxCons = max(maxCons, consRun)
+			}
+			hex = hex && ci.hex
+		case ccDigit:
+			digits++
+			lastDigit = i
+			consRun = 0
+		default:
+			hyphens++
+			hex = false
+			consRun = 0
+		}
+		if prevClass|ci.class == ccLetter|ccDigit {
+			trans++
+		}
+		prevClass = ci.class &^ ccHyph
+	}
+	// the n-grams, the label's boundaries included
+	var sumLL, sumLLE float64
+	minLL := 0.0
+	unseen := uint32(0)
 	sumQ, maxQ := 0, 0
-	tri, seen, quad := t.tri, t.seen, t.quad
+	tri, quad := t.tri, t.quad
+	prev := uint32(symB)           // the symbol before this one
+	ab := uint32(symB*nSym + symB) // the two symbols before this one
+	kq := uint32(symB)             // the three symbols before this one
 	for i := 0; i <= n; i++ {
-		var s uint32
+		s := uint32(symB)
 		if i < n {
-			ch := label[i]
-			ci := charInfo[ch]
-			s = uint32(ci.sym)
-			cnt := ci.cnt
-			counts[cnt]++
-			present |= 1 << cnt
-			switch ci.class {
-			case ccLetter:
-				letters++
-				if ci.vowel {
-					vowels++
-					consRun = 0
-				} else {
-					consRun++
-					maxCons = max(maxCons, consRun)
-				}
-				hex = hex && ci.hex
-			case ccDigit:
-				digits++
-				lastDigit = i
-				consRun = 0
-			default:
-				hyphens++
-				hex = false
-				consRun = 0
-			}
-			if prevClass|ci.class == ccLetter|ccDigit {
-				trans++
-			}
-			prevClass = ci.class &^ ccHyph
+			s = uint32(symOf[label[i]])
 		}
 		k := ab*nSym + s
 		tl := tri[k]
@@ -272,16 +283,13 @@ func (t *tables) features(label, icann string, ddns bool, f *[numFeatures]float6
 		if ll < minLL {
 			minLL = ll
 		}
-		if seen[k>>6]&(1<<(k&63)) == 0 {
-			unseen++
-		}
+		unseen += tl.unseen
 		q := int(quad[kq*nSym+s])
 		sumQ += q
-		if q > maxQ {
-			maxQ = q
-		}
+		maxQ = max(maxQ, q)
 		kq = k
-		ab = k % (nSym * nSym)
+		ab = prev*nSym + s
+		prev = s
 	}
 	distinct := bits.OnesCount64(present)
 	sumxlx := 0.0
