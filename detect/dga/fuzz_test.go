@@ -38,6 +38,21 @@ func FuzzScore(f *testing.F) {
 			t.Fatalf("Score(%q) scored a name the normaliser rejects: %v", in, err)
 		}
 		if err == nil {
+			// the fast paths agree with their references
+			ps, psICANN := embeddedPSL().publicSuffix(n.ASCII)
+			if hs, hsICANN := pslPublicSuffix(embeddedPSLTable(), n.ASCII); hs != ps || hsICANN != psICANN {
+				t.Fatalf("%q: hashed suffix walk %q %v, map walk %q %v", n.ASCII, hs, hsICANN, ps, psICANN)
+			}
+			if q, skip := split(n.ASCII); skip == "" {
+				if q.siteLabel() != q.findSiteLabel() {
+					t.Fatalf("%q: site label %q, computed %q", n.ASCII, q.siteLabel(), q.findSiteLabel())
+				}
+				var f [numFeatures]float64
+				m.features(q.siteLabel(), q.icann, q.ddns, &f)
+				if a, b := m.forest.margin(&f), m.forest.marginRef(&f); a != b {
+					t.Fatalf("%q: margin %v, marginRef %v", n.ASCII, a, b)
+				}
+			}
 			p, skip := split(n.ASCII)
 			if skip == "" && p.suffix == n.Suffix && !looksIP(strings.TrimSpace(in)) {
 				s, ok := m.ScoreName(n)
