@@ -181,11 +181,11 @@ func TestPSLTableMatchesMap(t *testing.T) {
 			}
 			n++
 		}
-		if v, ok := h.get(k); !ok || v != m[k] {
+		if v, ok := h.tab.get(k); !ok || v != m[k] {
 			t.Fatalf("table[%q] = %v, %v; map %v", k, v, ok, m[k])
 		}
 	}
-	if _, ok := h.get("zz-not-a-suffix"); ok {
+	if _, ok := h.tab.get("zz-not-a-suffix"); ok {
 		t.Fatal("table finds a name it does not hold")
 	}
 	if n < 10000 {

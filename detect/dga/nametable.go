@@ -85,22 +85,64 @@ func (t *nameTable[V]) lookup(h uint64, key string) (v V, ok bool) {
 // get finds key.
 func (t *nameTable[V]) get(key string) (V, bool) { return t.lookup(revHash(key), key) }
 
-// pslPublicSuffix is pslTable.publicSuffix over the hashed table: one pass
-// from the right, hashing as it goes.
-func pslPublicSuffix(t *nameTable[uint8], name string) (suffix string, icann bool) {
+// pslIndex is the Public Suffix List for scoring: the rules in a
+// nameTable, and a Bloom filter over (parent suffix, length, first and last
+// byte) of every rule's first label, so that a walk stops at a name's site
+// label without hashing it when no rule can match (the common case).
+type pslIndex struct {
+	tab    nameTable[uint8]
+	filter [1 << 16 / 64]uint64
+}
+
+func newPSLIndex(m map[string]uint8) *pslIndex {
+	x := &pslIndex{tab: newNameTable(m)}
+	for k := range m {
+		if i := strings.IndexByte(k, '.'); i > 0 {
+			a, b := x.bits(revHash(k[i+1:]), k[:i])
+			x.filter[a>>6] |= 1 << (a & 63)
+			x.filter[b>>6] |= 1 << (b & 63)
+		}
+	}
+	return x
+}
+
+// bits are the filter's two bits for label under the suffix hashed hp.
+func (x *pslIndex) bits(hp uint64, label string) (uint32, uint32) {
+	v := (hp ^ uint64(len(label))<<56 ^ uint64(label[0])<<48 ^ uint64(label[len(label)-1])<<40) * 0x9e3779b97f4a7c15
+	return uint32(v >> 48), uint32(v>>32) & 0xffff
+}
+
+// mayHave is false when no rule is label.parent (parent hashed hp).
+func (x *pslIndex) mayHave(hp uint64, label string) bool {
+	a, b := x.bits(hp, label)
+	return x.filter[a>>6]&(1<<(a&63)) != 0 && x.filter[b>>6]&(1<<(b&63)) != 0
+}
+
+// pslPublicSuffix is pslTable.publicSuffix over the index: one pass from
+// the right, label by label, hashing as it goes.
+func pslPublicSuffix(x *pslIndex, name string) (suffix string, icann bool) {
 	parentFlags := uint8(0)
 	first := true
 	h := uint64(fnvOffset)
-	for i := len(name) - 1; ; i-- {
-		if i >= 0 && name[i] != '.' {
-			h = (h ^ uint64(name[i])) * fnvPrime
-			continue
+	end := len(name)
+	for {
+		dot := strings.LastIndexByte(name[:end], '.')
+		c := name[dot+1:]
+		lab := name[dot+1 : end]
+		var f uint8
+		ok := false
+		if first || (lab != "" && x.mayHave(h, lab)) {
+			if !first {
+				h = (h ^ '.') * fnvPrime
+			}
+			for i := end - 1; i > dot; i-- {
+				h = (h ^ uint64(name[i])) * fnvPrime
+			}
+			f, ok = x.tab.lookup(h, c)
 		}
-		c := name[i+1:]
 		if first {
 			suffix = c // the default rule "*"
 		}
-		f, ok := t.lookup(h, c)
 		if !first && parentFlags&pslWild != 0 {
 			suffix, icann = c, parentFlags&pslWildICANN != 0
 		}
@@ -111,11 +153,11 @@ func pslPublicSuffix(t *nameTable[uint8], name string) (suffix string, icann boo
 		if ok && f&pslRule != 0 {
 			suffix, icann = c, f&pslRuleICANN != 0
 		}
-		if !ok || i < 0 {
+		if !ok || dot < 0 {
 			return suffix, icann
 		}
 		parentFlags = f
 		first = false
-		h = (h ^ '.') * fnvPrime
+		end = dot
 	}
 }

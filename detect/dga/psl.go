@@ -122,9 +122,8 @@ func (t pslTable) agreeWithXNet() {
 }
 
 // embeddedPSLTable is the embedded list as a nameTable (for scoring).
-var embeddedPSLTable = sync.OnceValue(func() *nameTable[uint8] {
-	t := newNameTable(map[string]uint8(embeddedPSL()))
-	return &t
+var embeddedPSLTable = sync.OnceValue(func() *pslIndex {
+	return newPSLIndex(embeddedPSL())
 })
 
 // publicSuffix follows golang.org/x/net/publicsuffix.PublicSuffix for
