@@ -23,6 +23,8 @@ type fmForest struct {
 	f2    []fmFeat[[2]float64]
 	f4    []fmFeat[[4]float64]
 	f8    []fmFeat[[8]float64]
+	f16   []fmBig16
+	f32   []fmBig32
 	f64   []fmBig
 	masks [][8]uint64 // each feature's masks, one per bin (byte t: tree t)
 	leaf  []float64   // tree t's leaves at t<<depth
@@ -43,6 +45,21 @@ type fmBig struct {
 	m0     int
 	coarse [7]float64 // fine[8k+7]
 	fine   [64]float64
+}
+
+// fmBig16 and fmBig32 are the same for 9-16 and 17-32 thresholds.
+type fmBig16 struct {
+	off    uintptr
+	m0     int
+	coarse float64 // fine[7]
+	fine   [16]float64
+}
+
+type fmBig32 struct {
+	off    uintptr
+	m0     int
+	coarse [3]float64
+	fine   [32]float64
 }
 
 // compileFM builds the feature-major form, or nil when the forest is too
@@ -85,6 +102,18 @@ func compileFM(depth int, feat []uint8, thr, leaf []float64) *fmForest {
 			ft := fmFeat[[8]float64]{off: off, m0: m0}
 			pad(ft.th[:])
 			fm.f8 = append(fm.f8, ft)
+		case n <= 16:
+			ft := fmBig16{off: off, m0: m0}
+			pad(ft.fine[:])
+			ft.coarse = ft.fine[7]
+			fm.f16 = append(fm.f16, ft)
+		case n <= 32:
+			ft := fmBig32{off: off, m0: m0}
+			pad(ft.fine[:])
+			for k := range ft.coarse {
+				ft.coarse[k] = ft.fine[8*k+7]
+			}
+			fm.f32 = append(fm.f32, ft)
 		case n <= 64:
 			ft := fmBig{off: off, m0: m0}
 			pad(ft.fine[:])
@@ -165,6 +194,19 @@ func (fm *fmForest) margin(base float64, f *[numFeatures]float64) float64 {
 		ft := &fm.f8[i]
 		v := x(ft.off)
 		or(ft.m0 + count8(v, &ft.th))
+	}
+	for i := range fm.f16 {
+		ft := &fm.f16[i]
+		v := x(ft.off)
+		g := gt(v, ft.coarse)
+		or(ft.m0 + 8*g + count8(v, (*[8]float64)(ft.fine[8*g&15:])))
+	}
+	for i := range fm.f32 {
+		ft := &fm.f32[i]
+		v := x(ft.off)
+		c := &ft.coarse
+		g := gt(v, c[0]) + gt(v, c[1]) + gt(v, c[2])
+		or(ft.m0 + 8*g + count8(v, (*[8]float64)(ft.fine[8*g&31:])))
 	}
 	for i := range fm.f64 {
 		ft := &fm.f64[i]

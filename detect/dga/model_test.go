@@ -212,13 +212,17 @@ func TestForestFeatureMajor(t *testing.T) {
 			}
 		}
 	}
+	var classes [4]int
 	// forests of other shapes: 1-64 trees, depths 1-8, random splits
-	for _, shape := range [][2]int{{1, 1}, {3, 2}, {7, 8}, {64, 6}, {33, 5}} {
-		nt, d := shape[0], shape[1]
+	// (the last shapes split on a few features at up to 64 thresholds each:
+	// every size class of fmForest is used)
+	for _, shape := range [][4]int{{1, 1, numFeatures, 9}, {3, 2, numFeatures, 9}, {7, 8, numFeatures, 9},
+		{64, 6, numFeatures, 9}, {33, 5, numFeatures, 9}, {40, 8, 3, 30}, {64, 8, 4, 64}, {20, 6, 2, 14}} {
+		nt, d, nf, nth := shape[0], shape[1], shape[2], shape[3]
 		g := &forest{depth: d, base: r.NormFloat64()}
 		for range nt * d {
-			g.feat = append(g.feat, uint8(r.IntN(numFeatures)))
-			g.thr = append(g.thr, float64(r.IntN(9)-4))
+			g.feat = append(g.feat, uint8(r.IntN(nf)))
+			g.thr = append(g.thr, float64(r.IntN(nth)-nth/2)/2)
 		}
 		for range nt << d {
 			g.leaf = append(g.leaf, r.NormFloat64())
@@ -227,13 +231,22 @@ func TestForestFeatureMajor(t *testing.T) {
 		if g.fm == nil {
 			t.Fatalf("%d trees of depth %d not compiled", nt, d)
 		}
+		classes[0] += len(g.fm.f1) + len(g.fm.f2) + len(g.fm.f4) + len(g.fm.f8)
+		classes[1] += len(g.fm.f16)
+		classes[2] += len(g.fm.f32)
+		classes[3] += len(g.fm.f64)
 		for range 2000 {
 			for j := range f {
-				f[j] = float64(r.IntN(11)-5) + float64(r.IntN(3)-1)*0.5
+				f[j] = float64(r.IntN(nth+4)-nth/2-2)/2 + float64(r.IntN(3)-1)*0.25
 			}
 			if got, want := g.margin(&f), g.marginRef(&f); got != want {
 				t.Fatalf("%dx%d: margin %v, marginRef %v", nt, d, got, want)
 			}
+		}
+	}
+	for i, c := range classes {
+		if c == 0 {
+			t.Errorf("size class %d of fmForest not tested", i)
 		}
 	}
 	big := &forest{depth: 6, feat: make([]uint8, 65*6), thr: make([]float64, 65*6), leaf: make([]float64, 65*64)}
