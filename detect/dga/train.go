@@ -103,6 +103,7 @@ type TrainOptions struct {
 	NoSynthetic  bool    // leave out the synthetic families and the benign augmentation (synth.go)
 	BenignShare  float64 // benign share of the tree-fitting weight (0: 0.8)
 	Folds        int     // cross-fitting folds of the benign pool (0: 6)
+	Bins         int     // candidate split points a feature, plus one (0: 64)
 }
 
 // NewTrainer builds the n-gram tables and the features.
@@ -125,6 +126,9 @@ func NewTrainer(c *Corpus, o TrainOptions) (*Trainer, error) {
 	}
 	if o.Trees > 0 {
 		t.GBDT.trees = o.Trees
+	}
+	if o.Bins > 1 && o.Bins <= 256 {
+		t.GBDT.bins = o.Bins
 	}
 	if o.Rate > 0 {
 		t.GBDT.rate = o.Rate

@@ -63,6 +63,7 @@ func run(out io.Writer) int {
 	minWord := flag.Float64("min-lofo-wordlist", 0, "smoke floor: LOFO macro TPR at FPR 1e-3, wordlist families")
 	famList := flag.String("families", "", "comma-separated LOFO families (default: all with -full, a few without)")
 	trees := flag.Int("trees", 0, "boosted trees (0: the trainer's default)")
+	bins := flag.Int("bins", 0, "histogram bins a feature (0: the trainer's default)")
 	rate := flag.Float64("rate", 0, "learning rate (0: the trainer's default)")
 	noSynth := flag.Bool("no-synthetic", false, "train without the synthetic families")
 	benignShare := flag.Float64("benign-share", 0, "benign share of the tree-fitting weight (0: the trainer's default)")
@@ -83,7 +84,7 @@ func run(out io.Writer) int {
 		fmt.Fprintln(os.Stderr, "eval:", err)
 		return 1
 	}
-	opts := dga.TrainOptions{Version: "eval", Trees: *trees, Rate: *rate, NoSynthetic: *noSynth, BenignShare: *benignShare, Folds: *folds}
+	opts := dga.TrainOptions{Version: "eval", Trees: *trees, Rate: *rate, NoSynthetic: *noSynth, BenignShare: *benignShare, Folds: *folds, Bins: *bins}
 	if !*full {
 		opts.MaxPerFamily = 1500
 		opts.BenignEvery = 2
