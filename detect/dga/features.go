@@ -62,6 +62,7 @@ const (
 	fDDNS
 	fTLDInternal
 	fTLDUnknown
+	fFuncWords
 	numFeatures
 )
 
@@ -75,6 +76,7 @@ var FeatureNames = [numFeatures]string{
 	"word_benign_freq_mean", "word_benign_freq_min",
 	"ll4_web", "min_ll4_web", "inflected_words",
 	"dynamic_dns", "tld_internal", "tld_unknown",
+	"function_words",
 }
 
 // xlogx[c] = c*ln(c), for entropy without calling math.Log per symbol.
@@ -127,15 +129,16 @@ func (t *tables) pack() {
 // segment finds the cover of label by dictionary words (>= minWord letters,
 // within runs of letters) that covers the most letters, then uses the fewest
 // words. It returns the covered letters, the number of words, the longest
-// word and the letters covered by words of 5 or more.
-func (t *tables) segment(label string) (covered, nwords, longest, cover5 int, fsum, fmin float32, inflected int) {
+// word, the letters covered by words of 5 or more, the sum and minimum of
+// the words' benign frequencies, the inflected words and the function words.
+func (t *tables) segment(label string) (covered, nwords, longest, cover5 int, fsum, fmin float32, inflected, fwords int) {
 	n := len(label)
-	var cov, cnt, c5, lng, infl [maxLbl + 1]uint8
+	var cov, cnt, c5, lng, infl, fw [maxLbl + 1]uint8
 	var fs, fm [maxLbl + 1]float32
 	fs[0], fm[0] = 0, 1e9
-	better := func(j int, c, w, five, l uint8, sum, mn float32, in uint8) {
+	better := func(j int, c, w, five, l uint8, sum, mn float32, in, fn uint8) {
 		if c > cov[j] || (c == cov[j] && w < cnt[j]) || (c == cov[j] && w == cnt[j] && sum > fs[j]) {
-			cov[j], cnt[j], c5[j], lng[j], fs[j], fm[j], infl[j] = c, w, five, l, sum, mn, in
+			cov[j], cnt[j], c5[j], lng[j], fs[j], fm[j], infl[j], fw[j] = c, w, five, l, sum, mn, in, fn
 		}
 	}
 	for i := 1; i <= n; i++ {
@@ -143,7 +146,7 @@ func (t *tables) segment(label string) (covered, nwords, longest, cover5 int, fs
 	}
 	for i := 0; i < n; i++ {
 		// skip label[i]
-		better(i+1, cov[i], cnt[i], c5[i], lng[i], fs[i], fm[i], infl[i])
+		better(i+1, cov[i], cnt[i], c5[i], lng[i], fs[i], fm[i], infl[i], fw[i])
 		if label[i]-'a' > 25 {
 			continue
 		}
@@ -181,11 +184,15 @@ func (t *tables) segment(label string) (covered, nwords, longest, cover5 int, fs
 				if l >= 5 && inflectedEnd(label[i:j+1]) {
 					in++
 				}
-				better(j+1, cov[i]+uint8(l), cnt[i]+1, five, lg, fs[i]+wf, mn, in)
+				fn := fw[i]
+				if nd.mask&funcBit != 0 {
+					fn++
+				}
+				better(j+1, cov[i]+uint8(l), cnt[i]+1, five, lg, fs[i]+wf, mn, in, fn)
 			}
 		}
 	}
-	return int(cov[n]), int(cnt[n]), int(lng[n]), int(c5[n]), fs[n], fm[n], int(infl[n])
+	return int(cov[n]), int(cnt[n]), int(lng[n]), int(c5[n]), fs[n], fm[n], int(infl[n]), int(fw[n])
 }
 
 // features computes the feature vector of a site label (1-63 bytes of
@@ -272,8 +279,9 @@ func (t *tables) features(label, icann string, ddns bool, f *[numFeatures]float6
 		}
 	}
 	fn := float64(n)
-	covered, nwords, longest, cover5, fsum, fmin, inflected := t.segment(label)
+	covered, nwords, longest, cover5, fsum, fmin, inflected, fwords := t.segment(label)
 	f[fInflected] = float64(inflected)
+	f[fFuncWords] = float64(fwords)
 	if nwords > 0 {
 		f[fWordFreqMean] = float64(fsum) / float64(nwords)
 		f[fWordFreqMin] = float64(fmin)

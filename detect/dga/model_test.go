@@ -36,7 +36,7 @@ func TestSegment(t *testing.T) {
 		{"a1b2", 0, 0},
 	}
 	for _, c := range cases {
-		cov, n, _, _, _, _, _ := m.segment(c.label)
+		cov, n, _, _, _, _, _, _ := m.segment(c.label)
 		switch c.label {
 		case "abuseautomacircumvention":
 			if cov < 18 || n < 2 {

@@ -18,7 +18,28 @@ type tnode struct {
 	mask, first uint32
 }
 
-const wordBit = 1 << 31
+const (
+	wordBit = 1 << 31
+	funcBit = 1 << 30 // the word is an English function word (funcWords)
+)
+
+// funcWords are English function words of minWord letters or more
+// (articles, pronouns, prepositions, conjunctions, auxiliaries). Names
+// people choose seldom stack them; text cut into labels does.
+var funcWords = []string{
+	"the", "and", "for", "but", "nor", "yet", "that", "this", "these", "those",
+	"they", "them", "their", "theirs", "there", "then", "than", "thus", "with",
+	"within", "without", "from", "into", "onto", "upon", "about", "above",
+	"below", "over", "under", "after", "before", "between", "through", "during",
+	"against", "among", "until", "while", "which", "what", "when", "where",
+	"who", "whom", "whose", "why", "how", "whether", "because", "although",
+	"though", "unless", "since", "are", "was", "were", "been", "being", "has",
+	"have", "had", "having", "does", "did", "doing", "will", "would", "shall",
+	"should", "can", "could", "may", "might", "must", "not", "you", "your",
+	"yours", "she", "her", "hers", "him", "his", "its", "our", "ours", "itself",
+	"any", "each", "some", "such", "only", "also", "very", "other", "both",
+	"either", "neither", "same", "own", "here", "via", "per", "whereas",
+}
 
 // newTrie builds the trie from words (a-z only; others are ignored).
 func newTrie(words []string) *trie {
@@ -32,6 +53,11 @@ func newTrie(words []string) *trie {
 	ws = dedupSorted(ws)
 	t := &trie{nodes: make([]tnode, 1, len(ws)*3)}
 	t.fill(0, ws, 0)
+	for _, w := range funcWords {
+		if n, ok := t.node(w); ok && t.isWord(n) {
+			t.nodes[n].mask |= funcBit
+		}
+	}
 	return t
 }
 
