@@ -19,6 +19,8 @@ import (
 //   - synthetic-syllables: random consonant-vowel syllables, 6-20
 //   - synthetic-words: 2-3 random dictionary words, sometimes hyphenated
 //     (wordlist DGAs)
+//   - synthetic-pairs: two words, half of them words of benign names,
+//     a third of the time hyphenated
 //   - synthetic-text: consecutive words of a made-up running English text
 //     (function words between content words), some cut short, the label
 //     itself cut at a random length (DGAs that cut labels out of a text)
@@ -107,6 +109,13 @@ func synthFamilies(words, common []string, suffixes []string) []Family {
 			}
 			return strings.Trim(s, "-")
 		},
+		"synthetic-pairs": func() string {
+			sep := ""
+			if r.IntN(3) == 0 {
+				sep = "-"
+			}
+			return content() + sep + content()
+		},
 		"synthetic-text": func() string {
 			target := 10 + r.IntN(15)
 			var b strings.Builder
@@ -136,7 +145,7 @@ func synthFamilies(words, common []string, suffixes []string) []Family {
 		},
 	}
 	var out []Family
-	for _, name := range []string{"synthetic-alnum", "synthetic-hex", "synthetic-letters", "synthetic-syllables", "synthetic-words", "synthetic-text"} {
+	for _, name := range []string{"synthetic-alnum", "synthetic-hex", "synthetic-letters", "synthetic-syllables", "synthetic-words", "synthetic-text", "synthetic-pairs"} {
 		f := Family{Name: name}
 		for range synthPerFamily {
 			f.Train = append(f.Train, gen[name]()+"."+suffix())
