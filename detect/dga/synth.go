@@ -60,6 +60,18 @@ func synthFamilies(words, common []string, suffixes []string) []Family {
 		}
 		return suffixes[r.IntN(len(suffixes))]
 	}
+	// spread draws a suffix uniformly from the distinct benign suffixes
+	// half of the time: wordlist DGAs pick among many top-level names, rare
+	// ones included, and a rare suffix says little either way
+	distinct := append([]string(nil), suffixes...)
+	sort.Strings(distinct)
+	distinct = dedupSorted(distinct)
+	spread := func() string {
+		if r.IntN(2) == 0 {
+			return distinct[r.IntN(len(distinct))]
+		}
+		return suffix()
+	}
 	var short []string
 	for _, w := range words {
 		if len(w) >= 3 && len(w) <= 10 {
@@ -147,8 +159,12 @@ func synthFamilies(words, common []string, suffixes []string) []Family {
 	var out []Family
 	for _, name := range []string{"synthetic-alnum", "synthetic-hex", "synthetic-letters", "synthetic-syllables", "synthetic-words", "synthetic-text", "synthetic-pairs"} {
 		f := Family{Name: name}
+		sfx := suffix
+		if name == "synthetic-pairs" {
+			sfx = spread
+		}
 		for range synthPerFamily {
-			f.Train = append(f.Train, gen[name]()+"."+suffix())
+			f.Train = append(f.Train, gen[name]()+"."+sfx())
 		}
 		out = append(out, f)
 	}
