@@ -65,6 +65,7 @@ const (
 	fDDNS
 	fTLDInternal
 	fTLDUnknown
+	fFuncWords
 	numFeatures
 )
 
@@ -78,6 +79,7 @@ var FeatureNames = [numFeatures]string{
 	"word_benign_freq_mean", "word_benign_freq_min",
 	"ll4_web", "min_ll4_web", "inflected_words",
 	"dynamic_dns", "tld_internal", "tld_unknown",
+	"function_words",
 }
 
 // xlogx[c] = c*ln(c), for entropy without calling math.Log per symbol.
@@ -138,7 +140,7 @@ func (t *tables) pack() {
 type segState struct {
 	key       uint16 // covered letters<<8 | (255 - words): more letters, then fewer words
 	c5, lng   uint8  // letters in words of 5 or more, longest word
-	infl      uint8  // inflected words
+	infl, fw  uint8  // inflected words, function words
 	fsum, fmn float32
 }
 
@@ -146,9 +148,9 @@ type segState struct {
 // within runs of letters) that covers the most letters, then uses the fewest
 // words, then has the most frequent words. It returns the covered letters,
 // the number of words, the longest word, the letters covered by words of 5
-// or more, the sum and minimum of the words' benign frequencies and the
-// number of inflected words.
-func (t *tables) segment(label string) (covered, nwords, longest, cover5 int, fsum, fmin float32, inflected int) {
+// or more, the sum and minimum of the words' benign frequencies, the
+// inflected words and the function words.
+func (t *tables) segment(label string) (covered, nwords, longest, cover5 int, fsum, fmin float32, inflected, fwords int) {
 	n := len(label)
 	var st [maxLbl + 1]segState
 	st[0] = segState{key: 255, fsum: 0, fmn: 1e9}
@@ -207,6 +209,9 @@ func (t *tables) segment(label string) (covered, nwords, longest, cover5 int, fs
 			if uint8(l) > s.lng {
 				s.lng = uint8(l)
 			}
+			if nd.mask&funcBit != 0 {
+				s.fw++
+			}
 			wf := wfreq[idx]
 			s.fsum += wf
 			if wf < s.fmn {
@@ -216,7 +221,7 @@ func (t *tables) segment(label string) (covered, nwords, longest, cover5 int, fs
 		}
 	}
 	e := st[n]
-	return int(e.key >> 8), 255 - int(e.key&255), int(e.lng), int(e.c5), e.fsum, e.fmn, int(e.infl)
+	return int(e.key >> 8), 255 - int(e.key&255), int(e.lng), int(e.c5), e.fsum, e.fmn, int(e.infl), int(e.fw)
 }
 
 // features computes the feature vector of a site label (1-63 bytes of
@@ -298,8 +303,9 @@ func (t *tables) features(label, icann string, ddns bool, f *[numFeatures]float6
 		sumxlx += xlogx[counts[bits.TrailingZeros64(m)&63]]
 	}
 	fn := float64(n)
-	covered, nwords, longest, cover5, fsum, fmin, inflected := t.segment(label)
+	covered, nwords, longest, cover5, fsum, fmin, inflected, fwords := t.segment(label)
 	f[fInflected] = float64(inflected)
+	f[fFuncWords] = float64(fwords)
 	if nwords > 0 {
 		f[fWordFreqMean] = float64(fsum) / float64(nwords)
 		f[fWordFreqMin] = float64(fmin)

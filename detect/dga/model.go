@@ -86,8 +86,10 @@ func Load(r io.Reader) (*Model, error) {
 }
 
 func fromFile(f *File) (*Model, error) {
-	if len(f.Features) != numFeatures {
-		return nil, fmt.Errorf("dga: load model: %d features, want %d", len(f.Features), numFeatures)
+	// Features are append only: a model of an older trainer names a prefix
+	// of FeatureNames, and its trees never split on the newer ones.
+	if len(f.Features) == 0 || len(f.Features) > numFeatures {
+		return nil, fmt.Errorf("dga: load model: %d features, want at most %d", len(f.Features), numFeatures)
 	}
 	if f.Depth < 1 || f.Depth > 8 {
 		return nil, fmt.Errorf("dga: load model: tree depth %d out of range", f.Depth)
@@ -98,8 +100,8 @@ func fromFile(f *File) (*Model, error) {
 		return nil, fmt.Errorf("dga: load model: tree arrays do not match depth %d", f.Depth)
 	}
 	for _, j := range f.Feat {
-		if int(j) >= numFeatures {
-			return nil, fmt.Errorf("dga: load model: split on feature %d of %d", j, numFeatures)
+		if int(j) >= len(f.Features) {
+			return nil, fmt.Errorf("dga: load model: split on feature %d of %d", j, len(f.Features))
 		}
 	}
 	for i, n := range f.Features {

@@ -2,6 +2,8 @@ package dga
 
 import (
 	"bytes"
+	"compress/gzip"
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -37,7 +39,7 @@ func TestSegment(t *testing.T) {
 		{"a1b2", 0, 0},
 	}
 	for _, c := range cases {
-		cov, n, _, _, _, _, _ := m.segment(c.label)
+		cov, n, _, _, _, _, _, _ := m.segment(c.label)
 		switch c.label {
 		case "abuseautomacircumvention":
 			if cov < 18 || n < 2 {
@@ -48,6 +50,53 @@ func TestSegment(t *testing.T) {
 				t.Errorf("segment(%q) = %d letters in %d words, want %d in %d", c.label, cov, n, c.covered, c.words)
 			}
 		}
+	}
+}
+
+// embeddedFile decodes the embedded model file.
+func embeddedFile(t *testing.T) *File {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(embedded))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f File
+	if err := json.NewDecoder(zr).Decode(&f); err != nil {
+		t.Fatal(err)
+	}
+	return &f
+}
+
+// A model of an older trainer names a prefix of FeatureNames: it loads, and
+// one that names more features than this build knows does not.
+func TestLoadFeaturePrefix(t *testing.T) {
+	var buf bytes.Buffer
+	f := embeddedFile(t)
+	f.Features = FeatureNames[:numFeatures-1]
+	for i := range f.Feat {
+		f.Feat[i] %= uint8(numFeatures - 1)
+	}
+	if err := f.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(&buf); err != nil {
+		t.Errorf("load a model of %d features: %v", numFeatures-1, err)
+	}
+	f.Feat[0] = uint8(numFeatures - 1)
+	buf.Reset()
+	if err := f.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(&buf); err == nil {
+		t.Error("loaded a model splitting on a feature it does not name")
+	}
+	f.Features = append(append([]string(nil), FeatureNames[:]...), "future")
+	buf.Reset()
+	if err := f.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(&buf); err == nil {
+		t.Error("loaded a model naming more features than FeatureNames")
 	}
 }
 

@@ -19,9 +19,17 @@ import (
 //   - synthetic-syllables: random consonant-vowel syllables, 6-20
 //   - synthetic-words: 2-3 random dictionary words, sometimes hyphenated
 //     (wordlist DGAs)
+//   - synthetic-pairs: two words, half of them words of benign names,
+//     a third of the time hyphenated
+//   - synthetic-text: consecutive words of a made-up running English text
+//     (function words between content words), some cut short, the label
+//     itself cut at a random length (DGAs that cut labels out of a text)
 const synthPerFamily = 3000
 
-func synthFamilies(words []string, suffixes []string) []Family {
+// synthFamilies makes the synthetic families from the dictionary words, the
+// words seen in benign names (common: people's vocabulary, so that a word
+// being common does not make a name benign by itself) and benign suffixes.
+func synthFamilies(words, common []string, suffixes []string) []Family {
 	r := rand.New(rand.NewPCG(0x6667_6861, 0x2026_1101))
 	pick := func(alpha string, lo, hi int) string {
 		n := lo + r.IntN(hi-lo+1)
@@ -52,11 +60,34 @@ func synthFamilies(words []string, suffixes []string) []Family {
 		}
 		return suffixes[r.IntN(len(suffixes))]
 	}
+	// spread draws a suffix uniformly from the distinct benign suffixes
+	// half of the time: wordlist DGAs pick among many top-level names, rare
+	// ones included, and a rare suffix says little either way
+	distinct := append([]string(nil), suffixes...)
+	sort.Strings(distinct)
+	distinct = dedupSorted(distinct)
+	spread := func() string {
+		if r.IntN(2) == 0 {
+			return distinct[r.IntN(len(distinct))]
+		}
+		return suffix()
+	}
 	var short []string
 	for _, w := range words {
 		if len(w) >= 3 && len(w) <= 10 {
 			short = append(short, w)
 		}
+	}
+	if len(common) == 0 {
+		common = short
+	}
+	// content draws a content word: half from the words of benign names,
+	// half from the whole dictionary
+	content := func() string {
+		if r.IntN(2) == 0 {
+			return common[r.IntN(len(common))]
+		}
+		return short[r.IntN(len(short))]
 	}
 	gen := map[string]func() string{
 		"synthetic-hex":     func() string { return pick(hexA, 8, 40) },
@@ -90,17 +121,59 @@ func synthFamilies(words []string, suffixes []string) []Family {
 			}
 			return strings.Trim(s, "-")
 		},
+		"synthetic-pairs": func() string {
+			sep := ""
+			if r.IntN(3) == 0 {
+				sep = "-"
+			}
+			return content() + sep + content()
+		},
+		"synthetic-text": func() string {
+			target := 10 + r.IntN(15)
+			var b strings.Builder
+			for first := true; b.Len() < target; first = false {
+				var w string
+				if r.IntN(5) < 2 {
+					w = textFuncWords[r.IntN(len(textFuncWords))]
+				} else {
+					w = content()
+					if len(w) > 4 && r.IntN(4) == 0 {
+						w = w[:3+r.IntN(len(w)-3)] // cut short
+					}
+				}
+				if first && len(w) > 4 && r.IntN(3) == 0 {
+					w = w[r.IntN(len(w)-3):] // the text starts mid-word
+				}
+				b.WriteString(w)
+			}
+			s := b.String()
+			if len(s) > target && r.IntN(2) == 0 {
+				s = s[:target]
+			}
+			if len(s) > 63 {
+				s = s[:63]
+			}
+			return s
+		},
 	}
 	var out []Family
-	for _, name := range []string{"synthetic-alnum", "synthetic-hex", "synthetic-letters", "synthetic-syllables", "synthetic-words"} {
+	for _, name := range []string{"synthetic-alnum", "synthetic-hex", "synthetic-letters", "synthetic-syllables", "synthetic-words", "synthetic-text", "synthetic-pairs"} {
 		f := Family{Name: name}
+		sfx := suffix
+		if name == "synthetic-pairs" {
+			sfx = spread
+		}
 		for range synthPerFamily {
-			f.Train = append(f.Train, gen[name]()+"."+suffix())
+			f.Train = append(f.Train, gen[name]()+"."+sfx())
 		}
 		out = append(out, f)
 	}
 	return out
 }
+
+// textFuncWords are the function words of the made-up text: funcWords and
+// the shorter ones, which segmentation skips.
+var textFuncWords = append([]string{"a", "an", "of", "to", "in", "on", "at", "by", "as", "is", "it", "or", "be", "we", "if", "so", "no", "up"}, funcWords...)
 
 // madeUpTLD returns a top-level name of 3-6 letters that is not delegated
 // and not an internal name.

@@ -249,7 +249,14 @@ func NewTrainer(c *Corpus, o TrainOptions) (*Trainer, error) {
 				sfx = append(sfx, p.suffix)
 			}
 		}
-		fams = append(fams, synthFamilies(words, sfx)...)
+		var common []string
+		for w, n := range t.wcount {
+			if n >= 2 && len(w) <= 10 {
+				common = append(common, w)
+			}
+		}
+		sort.Strings(common)
+		fams = append(fams, synthFamilies(words, common, sfx)...)
 	}
 	sort.Slice(fams, func(i, j int) bool { return fams[i].Name < fams[j].Name })
 	for fi, f := range fams {

@@ -23,7 +23,28 @@ type tnode struct {
 	mask, first uint32
 }
 
-const wordBit = 1 << 31
+const (
+	wordBit = 1 << 31
+	funcBit = 1 << 30 // the word is an English function word (funcWords)
+)
+
+// funcWords are English function words of minWord letters or more
+// (articles, pronouns, prepositions, conjunctions, auxiliaries). Names
+// people choose seldom stack them; text cut into labels does.
+var funcWords = []string{
+	"the", "and", "for", "but", "nor", "yet", "that", "this", "these", "those",
+	"they", "them", "their", "theirs", "there", "then", "than", "thus", "with",
+	"within", "without", "from", "into", "onto", "upon", "about", "above",
+	"below", "over", "under", "after", "before", "between", "through", "during",
+	"against", "among", "until", "while", "which", "what", "when", "where",
+	"who", "whom", "whose", "why", "how", "whether", "because", "although",
+	"though", "unless", "since", "are", "was", "were", "been", "being", "has",
+	"have", "had", "having", "does", "did", "doing", "will", "would", "shall",
+	"should", "can", "could", "may", "might", "must", "not", "you", "your",
+	"yours", "she", "her", "hers", "him", "his", "its", "our", "ours", "itself",
+	"any", "each", "some", "such", "only", "also", "very", "other", "both",
+	"either", "neither", "same", "own", "here", "via", "per", "whereas",
+}
 
 // pre3 assumes segmentation's words have at least three letters.
 var _ [minWord - 3]struct{}
@@ -46,6 +67,11 @@ func newTrie(words []string) *trie {
 		w := string([]byte{byte('a' + k/676), byte('a' + k/26%26), byte('a' + k%26)})
 		if n, ok := t.node(w); ok {
 			t.pre3[k] = n + 1
+		}
+	}
+	for _, w := range funcWords {
+		if n, ok := t.node(w); ok && t.isWord(n) {
+			t.nodes[n].mask |= funcBit
 		}
 	}
 	return t
