@@ -90,6 +90,16 @@ var xlogx = func() (t [maxLbl + 2]float64) {
 	return
 }()
 
+// recip[c] = 1/c: the features divide by lengths and counts (1-64) with a
+// multiply. (A label has at most 63 bytes, so n+1 <= 64; index 0 is never
+// used for a division.)
+var recip = func() (t [128]float64) {
+	for c := 1; c < len(t); c++ {
+		t[c] = 1 / float64(c)
+	}
+	return
+}()
+
 var lnTab = func() (t [maxLbl + 2]float64) {
 	for c := 1; c < len(t); c++ {
 		t[c] = ln(float64(c))
@@ -307,31 +317,33 @@ func (t *tables) features(label, icann string, ddns bool, f *[numFeatures]float6
 	f[fInflected] = float64(inflected)
 	f[fFuncWords] = float64(fwords)
 	if nwords > 0 {
-		f[fWordFreqMean] = float64(fsum) / float64(nwords)
+		f[fWordFreqMean] = float64(fsum) * recip[nwords&127]
 		f[fWordFreqMin] = float64(fmin)
 	} else {
 		f[fWordFreqMean], f[fWordFreqMin] = -1, -1
 	}
 
 	f[fLen] = fn
-	f[fEntropy] = lnTab[n] - sumxlx/fn
+	rn, rn1 := recip[n&127], recip[(n+1)&127]
+	f[fEntropy] = lnTab[n] - sumxlx*rn
 	if letters > 0 {
-		f[fVowel] = float64(vowels) / float64(letters)
-		f[fCover] = float64(covered) / float64(letters)
-		f[fCover5] = float64(cover5) / float64(letters)
+		rl := recip[letters&127]
+		f[fVowel] = float64(vowels) * rl
+		f[fCover] = float64(covered) * rl
+		f[fCover5] = float64(cover5) * rl
 	} else {
 		f[fVowel], f[fCover], f[fCover5] = 0, 0, 0
 	}
-	f[fDigit] = float64(digits) / fn
+	f[fDigit] = float64(digits) * rn
 	f[fHyphen] = float64(hyphens)
 	f[fConsRun] = float64(maxCons)
 	f[fTransitions] = float64(trans)
-	f[fDistinct] = float64(distinct) / fn
-	f[fLLWeb] = sumLL / (fn + 1)
-	f[fLLEnglish] = sumLLE / (fn + 1)
+	f[fDistinct] = float64(distinct) * rn
+	f[fLLWeb] = sumLL * rn1
+	f[fLLEnglish] = sumLLE * rn1
 	f[fLLGap] = f[fLLWeb] - f[fLLEnglish]
-	f[fUnseen] = float64(unseen) / (fn + 1)
-	f[fLL4] = -float64(sumQ) * quadQ / (fn + 1)
+	f[fUnseen] = float64(unseen) * rn1
+	f[fLL4] = -float64(sumQ) * quadQ * rn1
 	f[fMinLL4] = -float64(maxQ) * quadQ
 	f[fMinLL] = minLL
 	if hex && digits > 0 && letters > 0 && n >= 8 {
@@ -341,11 +353,11 @@ func (t *tables) features(label, icann string, ddns bool, f *[numFeatures]float6
 	}
 	f[fWords] = float64(nwords)
 	if nwords > 0 {
-		f[fMeanWord] = float64(covered) / float64(nwords)
+		f[fMeanWord] = float64(covered) * recip[nwords&127]
 	} else {
 		f[fMeanWord] = 0
 	}
-	f[fLongest] = float64(longest) / fn
+	f[fLongest] = float64(longest) * rn
 	if nwords >= 2 && letters > 0 && covered == letters {
 		f[fAllWords] = 1
 	} else {
