@@ -99,7 +99,7 @@ func synthFamilies(words []string, suffixes []string) []Family {
 		}
 		out = append(out, f)
 	}
-	return out
+	return append(out, arithSynth(suffixes)...)
 }
 
 // madeUpTLD returns a top-level name of 3-6 letters that is not delegated
