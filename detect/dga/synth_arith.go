@@ -20,6 +20,9 @@ import (
 //   - synthetic-gen-pairs: labels made of letter pairs from a small table
 //   - synthetic-gen-alnum: letters and digits, short labels included
 //   - synthetic-gen-hex: hexadecimal of one fixed length per generator
+// arithSeed seeds the generators and the suffixes of this file.
+const arithSeed = 0x2026_1127
+
 const (
 	arithGenerators = 120 // made-up generators per style
 	arithPerGen     = 25  // names per generator
@@ -95,9 +98,12 @@ func genLength(r *rand.Rand, min, max int) (int, int) {
 // arithSynth returns the synthetic families of this file, under suffixes
 // drawn like synthFamilies' (suffixes: of benign names, with repeats).
 func arithSynth(suffixes []string) []Family {
-	r := rand.New(rand.NewPCG(0x6172_6974, 0x2026_1127))
+	r := rand.New(rand.NewPCG(0x6172_6974, arithSeed))
 	ddns := sortedKeys(ddnsDomains)
-	suffix := func(r *rand.Rand) string {
+	// suffixes from their own stream: changing their mix leaves the labels
+	rs := rand.New(rand.NewPCG(0x7375_6666, arithSeed))
+	suffix := func(_ *rand.Rand) string {
+		r := rs
 		switch v := r.IntN(20); {
 		case v == 0:
 			return ddns[r.IntN(len(ddns))]
