@@ -105,9 +105,9 @@ func arithSynth(suffixes []string) []Family {
 	suffix := func(_ *rand.Rand) string {
 		r := rs
 		switch v := r.IntN(20); {
-		case v == 0:
+		case v < 2:
 			return ddns[r.IntN(len(ddns))]
-		case v == 1:
+		case v < 3:
 			return madeUpTLD(r)
 		}
 		return suffixes[r.IntN(len(suffixes))]
