@@ -17,6 +17,7 @@ import (
 //
 //   - synthetic-gen-letters: letters with skewed or restricted frequencies
 //   - synthetic-gen-cv: consonant/vowel patterns (alternation, vowel runs)
+//   - synthetic-gen-template: a fixed consonant/vowel class per position
 //   - synthetic-gen-pairs: labels made of letter pairs from a small table
 //   - synthetic-gen-alnum: letters and digits, short labels included
 //   - synthetic-gen-hex: hexadecimal of one fixed length per generator
@@ -163,6 +164,29 @@ func arithSynth(suffixes []string) []Family {
 					} else {
 						b = append(b, C.draw(r))
 						vow = r.Float64() >= pcc
+					}
+				}
+				return string(b)
+			}
+		}},
+		{"synthetic-gen-template", func() func() string {
+			// a fixed consonant/vowel class per position
+			n := 6 + r.IntN(7)
+			pv := 0.25 + 0.4*r.Float64()
+			tmpl := make([]bool, n)
+			for i := range tmpl {
+				tmpl[i] = r.Float64() < pv
+			}
+			ca, cc := skewed(r, cons)
+			va, vc := skewed(r, vowels)
+			C, V := &genSpec{0, 0, ca, cc}, &genSpec{0, 0, va, vc}
+			return func() string {
+				b := make([]byte, n)
+				for i, v := range tmpl {
+					if v {
+						b[i] = V.draw(r)
+					} else {
+						b[i] = C.draw(r)
 					}
 				}
 				return string(b)
