@@ -21,6 +21,11 @@ import (
 //   - synthetic-gen-pairs: labels made of letter pairs from a small table
 //   - synthetic-gen-alnum: letters and digits, short labels included
 //   - synthetic-gen-hex: hexadecimal of one fixed length per generator
+//
+// Each style makes two families (-a, -b) of different generators: training
+// caps a family's share of the DGA weight, and the made-up generators are
+// worth twice a real family's share for families never seen (LOFO).
+
 // arithSeed seeds the generators and the suffixes of this file.
 const arithSeed = 0x2026_1127
 
@@ -245,14 +250,16 @@ func arithSynth(suffixes []string) []Family {
 	}
 	var out []Family
 	for _, st := range styles {
-		f := Family{Name: st.name}
-		for range arithGenerators {
-			g := st.gen()
-			for range arithPerGen {
-				f.Train = append(f.Train, clip(g())+"."+suffix(r))
+		for _, part := range []string{"-a", "-b"} {
+			f := Family{Name: st.name + part}
+			for range arithGenerators {
+				g := st.gen()
+				for range arithPerGen {
+					f.Train = append(f.Train, clip(g())+"."+suffix(r))
+				}
 			}
+			out = append(out, f)
 		}
-		out = append(out, f)
 	}
 	return out
 }
