@@ -168,7 +168,7 @@ func synthFamilies(words, common []string, suffixes []string) []Family {
 		}
 		out = append(out, f)
 	}
-	return out
+	return append(out, arithSynth(suffixes)...)
 }
 
 // textFuncWords are the function words of the made-up text: funcWords and
