@@ -11,7 +11,7 @@ import (
 
 // TrainVersion is the version of the models this trainer writes; bump it
 // when training or its data change.
-const TrainVersion = "dga-2026.11.2"
+const TrainVersion = "dga-2026.11.3"
 
 // Corpus is the training material, already read into memory (training does
 // no I/O; ./cmd/train and ./cmd/eval read ../shared).
