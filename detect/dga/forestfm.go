@@ -51,7 +51,7 @@ type fmBig struct {
 type fmBig16 struct {
 	off    uintptr
 	m0     int
-	coarse float64 // fine[7]
+	coarse [1]float64 // fine[7]
 	fine   [16]float64
 }
 
@@ -105,21 +105,17 @@ func compileFM(depth int, feat []uint8, thr, leaf []float64) *fmForest {
 		case n <= 16:
 			ft := fmBig16{off: off, m0: m0}
 			pad(ft.fine[:])
-			ft.coarse = ft.fine[7]
+			fillCoarse(ft.coarse[:], ft.fine[:])
 			fm.f16 = append(fm.f16, ft)
 		case n <= 32:
 			ft := fmBig32{off: off, m0: m0}
 			pad(ft.fine[:])
-			for k := range ft.coarse {
-				ft.coarse[k] = ft.fine[8*k+7]
-			}
+			fillCoarse(ft.coarse[:], ft.fine[:])
 			fm.f32 = append(fm.f32, ft)
 		case n <= 64:
 			ft := fmBig{off: off, m0: m0}
 			pad(ft.fine[:])
-			for k := range ft.coarse {
-				ft.coarse[k] = ft.fine[8*k+7]
-			}
+			fillCoarse(ft.coarse[:], ft.fine[:])
 			fm.f64 = append(fm.f64, ft)
 		default:
 			return nil
@@ -141,6 +137,13 @@ func compileFM(depth int, feat []uint8, thr, leaf []float64) *fmForest {
 		}
 	}
 	return fm
+}
+
+// fillCoarse sets coarse[k] to the last of the k-th group of 8 of fine.
+func fillCoarse(coarse, fine []float64) {
+	for k := range coarse {
+		coarse[k] = fine[8*k+7]
+	}
 }
 
 // count8 is how many of th v exceeds.
@@ -198,7 +201,7 @@ func (fm *fmForest) margin(base float64, f *[numFeatures]float64) float64 {
 	for i := range fm.f16 {
 		ft := &fm.f16[i]
 		v := x(ft.off)
-		g := gt(v, ft.coarse)
+		g := gt(v, ft.coarse[0])
 		or(ft.m0 + 8*g + count8(v, (*[8]float64)(ft.fine[8*g&15:])))
 	}
 	for i := range fm.f32 {
