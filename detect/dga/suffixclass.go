@@ -83,22 +83,18 @@ var regTable = sync.OnceValue(func() *nameTable[regInfo] {
 })
 
 var regFilter = func() (f [64 * 256 / 64]uint64) {
-	for _, set := range []map[string]struct{}{ddnsDomains, trapSet()} {
-		for k := range set {
-			b := trapBit(k)
-			f[b>>6] |= 1 << (b & 63)
-		}
+	set := func(k string) {
+		b := trapBit(k)
+		f[b>>6] |= 1 << (b & 63)
+	}
+	for k := range ddnsDomains {
+		set(k)
+	}
+	for k := range traps {
+		set(k)
 	}
 	return
 }()
-
-func trapSet() map[string]struct{} {
-	m := make(map[string]struct{}, len(traps))
-	for k := range traps {
-		m[k] = struct{}{}
-	}
-	return m
-}
 
 func lookupReg(name string) (regInfo, bool) {
 	if name == "" {
